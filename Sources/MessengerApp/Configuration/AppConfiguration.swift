@@ -1,0 +1,37 @@
+import Foundation
+
+/// Everything the application needs to know at start, gathered by the `messenger serve` command.
+public struct AppConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 3000
+    /// `POST /api/login {"username"}` without a password signs in (creating the user). For testing only.
+    public var devLogin = false
+    /// HMAC-SHA256 key for tokens.
+    public var jwtKey: [UInt8] = []
+    public var tokenLifetime: Duration = .seconds(14 * 24 * 3600)
+    /// Largest accepted request body.
+    public var maxBodySize = 64 * 1024
+    public var maxMessageLength = 480
+    public var maxGroupSize = 1000
+    /// bcrypt cost factor (2^cost rounds).
+    public var bcryptCost = 12
+    /// Login attempts allowed per username and per client address each minute.
+    public var loginAttemptsPerMinute = 10
+    /// How long a session check is cached: the most a logout can lag on another instance.
+    public var sessionCacheTTL: Duration = .seconds(5)
+    public var heartbeatInterval: Duration = .seconds(15)
+    /// `retry:` hint sent to EventSource clients, in milliseconds.
+    public var retryMilliseconds = 2000
+    public var maxStreamsPerUser = 10
+    /// Events buffered per SSE connection before it is cut off as too slow.
+    public var streamBufferSize = 1024
+    /// How far back `Last-Event-ID` can resume before the client is told to reset.
+    public var resumeWindow: Duration = .seconds(24 * 3600)
+    /// Most events replayed on resume; beyond that the client is told to reset.
+    public var maxReplayEvents = 10_000
+    /// Folder with the web app; nil serves no files.
+    public var webDirectory: String?
+    public var databasePoolSize = 16
+
+    public init() {}
+}

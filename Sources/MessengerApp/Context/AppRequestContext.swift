@@ -1,0 +1,27 @@
+import Hummingbird
+import NIOCore
+
+/// The request context: Hummingbird's core storage plus the authenticated identity and the connection's channel
+/// (which lets the realtime layer cut off a stream whose client cannot keep up).
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``AuthMiddleware``.
+    public var identity: Identity?
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The identity, or 401 when the guard did not run or found none.
+    public func requireIdentity() throws -> Identity {
+        guard let identity else { throw AppError.unauthorized() }
+        return identity
+    }
+
+    /// The client's address, for rate limits.
+    public var remoteAddress: String {
+        self.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}

@@ -1,0 +1,92 @@
+import Hummingbird
+
+/// `/api/conversations/{id}/messages` and `read_messages`.
+public struct MessageController: Sendable {
+    let conversations: any ConversationRepository
+    let events: any ConversationEvents
+    let configuration: AppConfiguration
+
+    public init(conversations: any ConversationRepository, events: any ConversationEvents, configuration: AppConfiguration) {
+        self.conversations = conversations
+        self.events = events
+        self.configuration = configuration
+    }
+
+    public func routes(on group: RouterGroup<AppRequestContext>) {
+        group.post("conversations/{id}/messages", use: self.create)
+        group.get("conversations/{id}/messages", use: self.list)
+        group.post("conversations/{id}/read_messages", use: self.read)
+    }
+
+    struct CreateInput: Decodable {
+        var content: String?
+        var clientId: String?
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let conversationID = try ConversationController.conversationID(context)
+        let input = try await request.decodeJSON(as: CreateInput.self, limit: self.configuration.maxBodySize)
+        let content = MessageContent.normalize(input.content ?? "")
+        if content.isEmpty || content.count > self.configuration.maxMessageLength {
+            throw AppError.validation(["content": "content must be 1-\(self.configuration.maxMessageLength) characters"])
+        }
+        if let clientID = input.clientId, clientID.isEmpty || clientID.count > 64 {
+            throw AppError.validation(["clientId": "clientId must be 1-64 characters"])
+        }
+        guard
+            let (message, created) = try await self.conversations.createMessage(
+                userID: identity.userID,
+                conversationID: conversationID,
+                content: content,
+                clientID: input.clientId
+            )
+        else { throw AppError.notFound("conversation not found") }
+        if created { self.events.messageCreated(id: Int64(message.id)!, conversationID: conversationID) }
+        return try JSONResponse.make(message, status: created ? .created : .ok)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let conversationID = try ConversationController.conversationID(context)
+        let query = request.uri.queryParameters
+        let page: MessagePage
+        if let after = query["after"].map(String.init) {
+            guard let afterID = ID.parse(after) ?? (after == "0" ? 0 : nil) else { throw AppError.badRequest("invalid 'after' id") }
+            page = .after(afterID, limit: try QueryInt.parse(query["first"].map(String.init), name: "first", default: 25, range: 1...100))
+        } else {
+            var before: Int64?
+            if let text = query["before"].map(String.init), !text.isEmpty {
+                guard let id = ID.parse(text) else { throw AppError.badRequest("invalid 'before' id") }
+                before = id
+            }
+            page = .before(before, limit: try QueryInt.parse(query["last"].map(String.init), name: "last", default: 25, range: 1...100))
+        }
+        guard let messages = try await self.conversations.messages(userID: identity.userID, conversationID: conversationID, page: page) else {
+            throw AppError.notFound("conversation not found")
+        }
+        return try JSONResponse.make(messages)
+    }
+
+    struct ReadInput: Decodable {
+        var upTo: String?
+    }
+
+    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let conversationID = try ConversationController.conversationID(context)
+        let input = try await request.decodeOptionalJSON(as: ReadInput.self, limit: self.configuration.maxBodySize)
+        var upTo: Int64?
+        if let text = input?.upTo {
+            guard let id = ID.parse(text) else { throw AppError.notFound("message not found") }
+            upTo = id
+        }
+        switch try await self.conversations.markRead(userID: identity.userID, conversationID: conversationID, upTo: upTo) {
+        case .done(let moved):
+            if moved { self.events.messagesRead(conversationID: conversationID, userID: identity.userID) }
+            return Response(status: .noContent)
+        case .notFound: throw AppError.notFound("conversation not found")
+        case .messageNotFound: throw AppError.notFound("message not found")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /api/messages`: the user's Server-Sent Events stream.
+public struct StreamController: Sendable {
+    let realtime: RealtimeService
+    let configuration: AppConfiguration
+
+    public init(realtime: RealtimeService, configuration: AppConfiguration) {
+        self.realtime = realtime
+        self.configuration = configuration
+    }
+
+    public func routes(on group: RouterGroup<AppRequestContext>) {
+        group.get("messages", use: self.stream)
+    }
+
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+
+    @Sendable func stream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let accept = request.headers[.accept], accept.contains("text/event-stream") else {
+            throw AppError(.notAcceptable, "this endpoint serves text/event-stream")
+        }
+        let identity = try context.requireIdentity()
+        let lastEventID = request.headers[Self.lastEventID] ?? request.uri.queryParameters["lastEventId"].map(String.init)
+        guard let start = self.realtime.subscribe(identity: identity, channel: context.channel, lastEventID: lastEventID) else {
+            throw AppError(.serviceUnavailable, "shutting down")
+        }
+        let realtime = self.realtime
+        let retry = self.configuration.retryMilliseconds
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream; charset=utf-8",
+            .cacheControl: "no-cache",
+            Self.accelBuffering: "no",
+        ]
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                let subscriber: Subscriber
+                do {
+                    // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
+                    try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
+                    switch start {
+                    case .live(let live):
+                        subscriber = live
+                        try await writer.write(SSEFrame.position(live.cursor))
+                    case .reset(let live):
+                        subscriber = live
+                        try await writer.write(SSEFrame.reset(at: live.cursor))
+                    case .resume(let resuming, let position):
+                        subscriber = resuming
+                        let complete = try await realtime.replay(resuming, from: position) { try await writer.write($0) }
+                        if !complete {
+                            resuming.close(reason: .replaced)
+                            realtime.registry.remove(resuming)
+                            try await writer.write(SSEFrame.reset(at: realtime.registry.position))
+                            try await writer.finish(nil)
+                            return
+                        }
+                    }
+                } catch {
+                    Self.cleanup(start, realtime: realtime)
+                    throw error
+                }
+                do {
+                    for await frame in subscriber.frames {
+                        try await writer.write(frame)
+                    }
+                    realtime.registry.remove(subscriber)
+                    try await writer.finish(nil)
+                } catch {
+                    subscriber.close(reason: .shutdown)
+                    realtime.registry.remove(subscriber)
+                    throw error
+                }
+            }
+        )
+    }
+
+    private static func cleanup(_ start: RealtimeService.Start, realtime: RealtimeService) {
+        let subscriber: Subscriber
+        switch start {
+        case .live(let s), .reset(let s), .resume(let s, _): subscriber = s
+        }
+        subscriber.close(reason: .shutdown)
+        realtime.registry.remove(subscriber)
+    }
+}

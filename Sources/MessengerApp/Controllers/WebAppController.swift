@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The single-page app: files from `web/` are served by `FileMiddleware`; every other non-API GET gets
+/// `index.html` so that client-side routes survive a reload. Unknown `/api/…` paths are JSON 404s.
+public struct WebAppController: Sendable {
+    let webDirectory: String?
+
+    public init(webDirectory: String?) {
+        self.webDirectory = webDirectory
+    }
+
+    public func routes(on router: Router<AppRequestContext>) {
+        router.addMiddleware {
+            if let webDirectory {
+                FileMiddleware(webDirectory, searchForIndexHtml: true)
+            }
+        }
+        let notFound: @Sendable (Request, AppRequestContext) async throws -> Response = { _, _ in throw AppError.notFound() }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("api/**", method: method, use: notFound)
+        }
+        router.get("**") { request, _ in
+            guard let webDirectory = self.webDirectory,
+                let data = FileManager.default.contents(atPath: webDirectory + "/index.html")
+            else { throw AppError.notFound() }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data))
+            )
+        }
+    }
+}

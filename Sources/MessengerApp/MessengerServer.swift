@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresLibPQ
+import ServiceLifecycle
+
+/// Assembles the application: database pool, listener and notifier, realtime delivery and the HTTP server, as
+/// services in start order (graceful shutdown runs in reverse: streams close first, the pool last).
+public struct MessengerServer {
+    public let services: [any Service]
+    public let pool: PostgresConnectionPool
+    public let realtime: RealtimeService
+
+    /// Migrates the database, then builds every service.
+    public static func build(
+        configuration: AppConfiguration,
+        database: PostgresConfiguration,
+        migrationsDirectory: URL,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) async throws -> MessengerServer {
+        let pool = PostgresConnectionPool(
+            configuration: database,
+            maximumConnections: configuration.databasePoolSize,
+            logger: logger
+        )
+        do {
+            try await PostgresMigrator(directory: migrationsDirectory, logger: logger).migrate(pool: pool)
+            return try await Self.build(
+                configuration: configuration,
+                database: database,
+                pool: pool,
+                logger: logger,
+                onServerRunning: onServerRunning
+            )
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
+    static func build(
+        configuration: AppConfiguration,
+        database: PostgresConfiguration,
+        pool: PostgresConnectionPool,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void
+    ) async throws -> MessengerServer {
+        let users = PostgresUserRepository(pool: pool)
+        let conversations = PostgresConversationRepository(pool: pool, maxGroupSize: configuration.maxGroupSize)
+        let streamRepository = PostgresStreamRepository(pool: pool)
+        let sessionCache = SessionCache(ttl: configuration.sessionCacheTTL)
+        let listener = PostgresListener(
+            configuration: database,
+            channels: [RealtimeService.eventsChannel, RealtimeService.sessionsChannel],
+            logger: logger
+        )
+        let notifier = PostgresNotifier(configuration: database, logger: logger)
+        let realtime = RealtimeService(
+            stream: streamRepository,
+            start: try await streamRepository.currentPosition(),
+            listener: listener,
+            notifier: notifier,
+            sessions: sessionCache,
+            configuration: configuration,
+            logger: logger
+        )
+        let tokens = await TokenService(key: configuration.jwtKey, lifetime: configuration.tokenLifetime)
+        let authenticator = Authenticator(tokens: tokens, users: users, sessions: sessionCache)
+
+        let router = Router(context: AppRequestContext.self)
+        router.addMiddleware {
+            RequestLogMiddleware<AppRequestContext>()
+            ErrorMiddleware<AppRequestContext>()
+        }
+        HealthController(pool: pool).routes(on: router)
+        let api = router.group("api").add(middleware: ContentTypeMiddleware<AppRequestContext>())
+        let auth = AuthController(
+            users: users,
+            authenticator: authenticator,
+            hasher: PasswordHasher(cost: configuration.bcryptCost),
+            configuration: configuration,
+            onLogout: { await realtime.sessionEnded($0) }
+        )
+        auth.publicRoutes(on: api)
+        let guarded = api.group().add(middleware: AuthMiddleware(authenticator: authenticator))
+        auth.protectedRoutes(on: guarded)
+        ConversationController(conversations: conversations, users: users, events: realtime, configuration: configuration).routes(on: guarded)
+        MessageController(conversations: conversations, events: realtime, configuration: configuration).routes(on: guarded)
+        StreamController(realtime: realtime, configuration: configuration).routes(on: guarded)
+        WebAppController(webDirectory: configuration.webDirectory).routes(on: router)
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                logger.info("messenger listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                await onServerRunning(channel)
+            },
+            logger: logger
+        )
+        return MessengerServer(services: [pool, notifier, listener, app, realtime], pool: pool, realtime: realtime)
+    }
+}

@@ -1,0 +1,30 @@
+/// A conversation as seen by one participant.
+public struct Conversation: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String?
+    public var isGroup: Bool
+    /// The other user of a 1:1 conversation; null for groups.
+    public var otherParticipant: User?
+    public var participantCount: Int
+    public var lastMessage: Message?
+    public var hasUnreadMessages: Bool
+    /// Messages from others after the caller's read position (counted up to 1,000).
+    public var unreadCount: Int
+    public var createdAt: String
+    /// Opaque keyset cursor: pass the last item's cursor as `before` for the next page.
+    public var cursor: String
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.id, forKey: .id)
+        try container.encode(self.title, forKey: .title)
+        try container.encode(self.isGroup, forKey: .isGroup)
+        try container.encode(self.otherParticipant, forKey: .otherParticipant)
+        try container.encode(self.participantCount, forKey: .participantCount)
+        try container.encode(self.lastMessage, forKey: .lastMessage)
+        try container.encode(self.hasUnreadMessages, forKey: .hasUnreadMessages)
+        try container.encode(self.unreadCount, forKey: .unreadCount)
+        try container.encode(self.createdAt, forKey: .createdAt)
+        try container.encode(self.cursor, forKey: .cursor)
+    }
+}

@@ -1,0 +1,21 @@
+/// A message: `{"id","content","conversationId","createdAt","mine","user","clientId"?}`.
+public struct Message: Codable, Sendable, Equatable {
+    public var id: String
+    public var content: String
+    public var conversationId: String
+    public var createdAt: String
+    /// True when the requesting (or receiving) user sent it.
+    public var mine: Bool
+    public var user: User
+    public var clientId: String?
+
+    public init(id: Int64, content: String, conversationID: Int64, createdAt: String, mine: Bool, user: User, clientID: String?) {
+        self.id = String(id)
+        self.content = content
+        self.conversationId = String(conversationID)
+        self.createdAt = createdAt
+        self.mine = mine
+        self.user = user
+        self.clientId = clientID
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import NIOCore
+import Synchronization
+
+/// One open SSE stream: a bounded queue of frames that its response writer drains.
+///
+/// Delivery never waits: a frame that does not fit in the queue closes the connection instead (its client
+/// reconnects with `Last-Event-ID` and catches up from the database), so a slow reader cannot hold up anybody.
+public final class Subscriber: Sendable {
+    public let id: Int
+    public let userID: Int64
+    public let sessionID: UUID
+    public let expiresAt: Date
+    let frames: AsyncStream<ByteBuffer>
+    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private let channel: any Channel
+    private let state: Mutex<State>
+    private let bufferLimit: Int
+
+    struct State {
+        /// Frames at or before this position were already sent (or predate the subscription).
+        var cursor: StreamPosition
+        /// While replaying from the database, live events wait here.
+        var held: [StreamEvent]?
+        var closed = false
+    }
+
+    init(id: Int, identity: Identity, channel: any Channel, cursor: StreamPosition, replaying: Bool, bufferLimit: Int) {
+        self.id = id
+        self.userID = identity.userID
+        self.sessionID = identity.sessionID
+        self.expiresAt = identity.expiresAt
+        self.channel = channel
+        self.bufferLimit = bufferLimit
+        (self.frames, self.continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        self.state = Mutex(State(cursor: cursor, held: replaying ? [] : nil))
+    }
+
+    /// The position this subscriber has reached.
+    var cursor: StreamPosition { self.state.withLock { $0.cursor } }
+
+    /// Hands a live event to the stream (or holds it during replay). Never blocks.
+    func deliver(_ event: StreamEvent) {
+        let overflow = self.state.withLock { state -> Bool in
+            guard !state.closed, event.position > state.cursor else { return false }
+            if state.held != nil {
+                state.held!.append(event)
+                return state.held!.count > self.bufferLimit
+            }
+            state.cursor = event.position
+            return !self.enqueue(event.actorID == self.userID ? event.actorFrame : event.othersFrame)
+        }
+        if overflow { self.close(reason: .tooSlow) }
+    }
+
+    /// Sends a frame that is not an event (heartbeat).
+    func send(_ frame: ByteBuffer) {
+        let overflow = self.state.withLock { state -> Bool in
+            guard !state.closed, state.held == nil else { return false }
+            return !self.enqueue(frame)
+        }
+        if overflow { self.close(reason: .tooSlow) }
+    }
+
+    /// Records replayed events as sent.
+    func advance(to position: StreamPosition) {
+        self.state.withLock { state in
+            if position > state.cursor { state.cursor = position }
+        }
+    }
+
+    /// Ends the replay: held events after the replayed ones go out first, then live delivery continues.
+    func finishReplay() {
+        let overflow = self.state.withLock { state -> Bool in
+            guard let held = state.held else { return false }
+            state.held = nil
+            for event in held where event.position > state.cursor {
+                state.cursor = event.position
+                if !self.enqueue(event.actorID == self.userID ? event.actorFrame : event.othersFrame) { return true }
+            }
+            return false
+        }
+        if overflow { self.close(reason: .tooSlow) }
+    }
+
+    private func enqueue(_ frame: ByteBuffer) -> Bool {
+        switch self.continuation.yield(frame) {
+        case .enqueued: return true
+        case .dropped: return false
+        case .terminated: return true
+        @unknown default: return true
+        }
+    }
+
+    enum CloseReason {
+        case tooSlow
+        case replaced
+        case loggedOut
+        case expired
+        case shutdown
+    }
+
+    /// Ends the stream. A stream cut off for being slow also has its connection closed, since its writer may be
+    /// stuck on a full socket; the others end their response cleanly.
+    func close(reason: CloseReason) {
+        let wasOpen = self.state.withLock { state -> Bool in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard wasOpen else { return }
+        self.continuation.finish()
+        if reason == .tooSlow || reason == .loggedOut || reason == .expired {
+            self.channel.close(promise: nil)
+        }
+    }
+
+    var isClosed: Bool { self.state.withLock { $0.closed } }
+}

@@ -1,0 +1,351 @@
+import Foundation
+import PostgresLibPQ
+
+/// ``ConversationRepository`` on PostgreSQL.
+public struct PostgresConversationRepository: ConversationRepository {
+    let pool: PostgresConnectionPool
+    let maxGroupSize: Int
+
+    public init(pool: PostgresConnectionPool, maxGroupSize: Int) {
+        self.pool = pool
+        self.maxGroupSize = maxGroupSize
+    }
+
+    // MARK: Conversations
+
+    public func createDirect(userID: Int64, otherUserID: Int64) async throws -> (conversation: Conversation, created: Bool) {
+        let key = "\(min(userID, otherUserID)):\(max(userID, otherUserID))"
+        let (conversationID, created) = try await self.pool.withTransaction { transaction -> (Int64, Bool) in
+            // The unique direct_key makes the race safe: the loser waits for the winner's commit and finds its row.
+            let inserted = try await transaction.query(
+                """
+                INSERT INTO conversations (direct_key, participant_count) VALUES (\(key), 2)
+                ON CONFLICT (direct_key) DO NOTHING RETURNING id
+                """
+            )
+            if let row = inserted.first {
+                let id = try row.decode(Int64.self, at: 0)
+                try await transaction.query(
+                    """
+                    INSERT INTO participants (user_id, conversation_id) VALUES (\(userID), \(id)), (\(otherUserID), \(id))
+                    """
+                )
+                try await transaction.query(
+                    "INSERT INTO stream_events (conversation_id, kind, user_id) VALUES (\(id), 'created', \(userID))"
+                )
+                return (id, true)
+            }
+            let existing = try await transaction.query("SELECT id FROM conversations WHERE direct_key = \(key)")
+            return (try existing.first!.decode(Int64.self, at: 0), false)
+        }
+        guard let conversation = try await self.find(userID: userID, conversationID: conversationID) else {
+            throw AppError.notFound()
+        }
+        return (conversation, created)
+    }
+
+    public func createGroup(userID: Int64, title: String, memberIDs: [Int64]) async throws -> Conversation {
+        var members = [userID]
+        for id in memberIDs where !members.contains(id) { members.append(id) }
+        let allMembers = members
+        let conversationID = try await self.pool.withTransaction { transaction -> Int64 in
+            let row = try await transaction.query(
+                """
+                INSERT INTO conversations (title, is_group, participant_count) VALUES (\(title), true, \(allMembers.count)) RETURNING id
+                """
+            )
+            let id = try row.first!.decode(Int64.self, at: 0)
+            try await transaction.query(
+                "INSERT INTO participants (user_id, conversation_id) SELECT unnest(\(allMembers)::bigint[]), \(id)"
+            )
+            try await transaction.query(
+                "INSERT INTO stream_events (conversation_id, kind, user_id) VALUES (\(id), 'created', \(userID))"
+            )
+            return id
+        }
+        guard let conversation = try await self.find(userID: userID, conversationID: conversationID) else { throw AppError.notFound() }
+        return conversation
+    }
+
+    public func list(userID: Int64, before cursor: ConversationCursor?, limit: Int) async throws -> [Conversation] {
+        let activity = cursor?.activityMicros ?? Int64.max
+        let id = cursor?.id ?? Int64.max
+        let rows = try await self.pool.query(
+            """
+            SELECT \(unsafeRaw: Self.conversationColumns) FROM (
+                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr,
+                       (extract(epoch FROM c.last_activity_at) * 1000000)::bigint AS act
+                FROM participants p JOIN conversations c ON c.id = p.conversation_id
+                WHERE p.user_id = \(userID)
+                  AND ((extract(epoch FROM c.last_activity_at) * 1000000)::bigint, c.id) < (\(activity), \(id))
+                ORDER BY c.last_activity_at DESC, c.id DESC
+                LIMIT \(limit)
+            ) page \(unsafeRaw: Self.conversationJoins)
+            ORDER BY page.act DESC, page.cid DESC
+            """
+        )
+        return try rows.map(Self.conversation)
+    }
+
+    public func find(userID: Int64, conversationID: Int64) async throws -> Conversation? {
+        let rows = try await self.pool.query(
+            """
+            SELECT \(unsafeRaw: Self.conversationColumns) FROM (
+                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr,
+                       (extract(epoch FROM c.last_activity_at) * 1000000)::bigint AS act
+                FROM participants p JOIN conversations c ON c.id = p.conversation_id
+                WHERE p.user_id = \(userID) AND c.id = \(conversationID)
+            ) page \(unsafeRaw: Self.conversationJoins)
+            """
+        )
+        return try rows.first.map(Self.conversation)
+    }
+
+    static let conversationColumns = """
+        c.id, c.title, c.is_group, c.participant_count, c.created_at, page.act, page.lr,
+        m.id, m.content, m.created_at, m.client_id, mu.id, mu.username, mu.avatar_url,
+        ou.id, ou.username, ou.avatar_url, un.unread, page.me
+        """
+
+    static let conversationJoins = """
+        JOIN conversations c ON c.id = page.cid
+        LEFT JOIN messages m ON m.id = c.last_message_id
+        LEFT JOIN users mu ON mu.id = m.user_id
+        LEFT JOIN LATERAL (
+            SELECT u.id, u.username, u.avatar_url FROM participants op JOIN users u ON u.id = op.user_id
+            WHERE op.conversation_id = c.id AND op.user_id <> page.me AND NOT c.is_group
+            ORDER BY u.id LIMIT 1
+        ) ou ON true
+        CROSS JOIN LATERAL (
+            SELECT count(*)::bigint AS unread FROM (
+                SELECT 1 FROM messages um
+                WHERE um.conversation_id = c.id AND um.id > coalesce(page.lr, 0) AND um.user_id <> page.me
+                LIMIT 1000
+            ) x
+        ) un
+        """
+
+    static func conversation(_ row: PostgresRow) throws -> Conversation {
+        let (id, title, isGroup, count, createdAt, activity, lastRead) = try row.decode((Int64, String?, Bool, Int, Date, Int64, Int64?).self)
+        let (messageID, content, messageCreatedAt, clientID, senderID, senderName, senderAvatar) = try row.decode(
+            (Int64?, String?, Date?, String?, Int64?, String?, String?).self,
+            from: 7
+        )
+        let (otherID, otherName, otherAvatar, unread, me) = try row.decode((Int64?, String?, String?, Int64, Int64).self, from: 14)
+        var lastMessage: Message?
+        if let messageID, let content, let messageCreatedAt, let senderID, let senderName {
+            lastMessage = Message(
+                id: messageID,
+                content: content,
+                conversationID: id,
+                createdAt: Timestamp.format(messageCreatedAt),
+                mine: senderID == me,
+                user: User(id: senderID, username: senderName, avatarURL: senderAvatar),
+                clientID: clientID
+            )
+        }
+        let other = otherID.flatMap { otherID in otherName.map { User(id: otherID, username: $0, avatarURL: otherAvatar) } }
+        _ = lastRead
+        return Conversation(
+            id: String(id),
+            title: title,
+            isGroup: isGroup,
+            otherParticipant: other,
+            participantCount: count,
+            lastMessage: lastMessage,
+            hasUnreadMessages: unread > 0,
+            unreadCount: Int(unread),
+            createdAt: Timestamp.format(createdAt),
+            cursor: ConversationCursor(activityMicros: activity, id: id).description
+        )
+    }
+
+    public func participants(userID: Int64, conversationID: Int64) async throws -> [Participant]? {
+        let rows = try await self.pool.query(
+            """
+            SELECT u.id, u.username, u.avatar_url, op.last_read_message_id
+            FROM participants me
+            JOIN participants op ON op.conversation_id = me.conversation_id
+            JOIN users u ON u.id = op.user_id
+            WHERE me.user_id = \(userID) AND me.conversation_id = \(conversationID)
+            ORDER BY op.joined_at, u.id
+            """
+        )
+        if rows.isEmpty { return nil }
+        return try rows.map { row in
+            let (id, name, avatar, lastRead) = try row.decode((Int64, String, String?, Int64?).self)
+            return Participant(id: String(id), username: name, avatarURL: avatar, lastReadMessageId: lastRead.map(String.init))
+        }
+    }
+
+    public func addParticipant(userID: Int64, conversationID: Int64, newUserID: Int64) async throws -> AddParticipantResult {
+        let maxGroupSize = self.maxGroupSize
+        return try await self.pool.withTransaction { transaction -> AddParticipantResult in
+            let check = try await transaction.query(
+                """
+                SELECT c.is_group, c.participant_count FROM conversations c
+                JOIN participants p ON p.conversation_id = c.id AND p.user_id = \(userID)
+                WHERE c.id = \(conversationID) FOR UPDATE OF c
+                """
+            )
+            guard let row = check.first else { return .notFound }
+            let (isGroup, count) = try row.decode((Bool, Int).self)
+            guard isGroup else { return .notAGroup }
+            guard count < maxGroupSize else { return .full }
+            let inserted = try await transaction.query(
+                """
+                INSERT INTO participants (user_id, conversation_id) VALUES (\(newUserID), \(conversationID))
+                ON CONFLICT DO NOTHING RETURNING user_id
+                """
+            )
+            guard !inserted.isEmpty else { return .alreadyMember }
+            try await transaction.query("UPDATE conversations SET participant_count = participant_count + 1 WHERE id = \(conversationID)")
+            try await transaction.query(
+                "INSERT INTO stream_events (conversation_id, kind, user_id) VALUES (\(conversationID), 'joined', \(newUserID))"
+            )
+            let user = try await transaction.query("SELECT id, username, avatar_url FROM users WHERE id = \(newUserID)")
+            let (id, name, avatar) = try user.first!.decode((Int64, String, String?).self)
+            return .added(Participant(id: String(id), username: name, avatarURL: avatar, lastReadMessageId: nil))
+        }
+    }
+
+    public func leave(userID: Int64, conversationID: Int64) async throws -> LeaveResult {
+        try await self.pool.withTransaction { transaction -> LeaveResult in
+            let check = try await transaction.query(
+                """
+                SELECT c.is_group FROM conversations c
+                JOIN participants p ON p.conversation_id = c.id AND p.user_id = \(userID)
+                WHERE c.id = \(conversationID) FOR UPDATE OF c
+                """
+            )
+            guard let row = check.first else { return .notFound }
+            guard try row.decode(Bool.self, at: 0) else { return .notAGroup }
+            try await transaction.query("DELETE FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)")
+            try await transaction.query("UPDATE conversations SET participant_count = participant_count - 1 WHERE id = \(conversationID)")
+            try await transaction.query(
+                "INSERT INTO stream_events (conversation_id, kind, user_id) VALUES (\(conversationID), 'left', \(userID))"
+            )
+            return .left
+        }
+    }
+
+    // MARK: Messages
+
+    public func createMessage(userID: Int64, conversationID: Int64, content: String, clientID: String?) async throws -> (message: Message, created: Bool)? {
+        // One statement, so one round trip and one implicit transaction: the insert, the conversation's last message
+        // and the sender's read position commit together. Both updates only move forward.
+        let rows = try await self.pool.query(
+            """
+            WITH ins AS (
+                INSERT INTO messages (content, user_id, conversation_id, client_id)
+                SELECT \(content), \(userID), \(conversationID), \(clientID)
+                WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
+                ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+                RETURNING id, created_at
+            ), conv AS (
+                UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
+                FROM ins WHERE c.id = \(conversationID) AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
+            ), reader AS (
+                UPDATE participants p SET last_read_message_id = ins.id, messages_read_at = ins.created_at
+                FROM ins WHERE p.user_id = \(userID) AND p.conversation_id = \(conversationID)
+                  AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+            )
+            SELECT ins.id, ins.created_at, u.username, u.avatar_url FROM ins, users u WHERE u.id = \(userID)
+            """
+        )
+        if let row = rows.first {
+            let (id, createdAt, username, avatar) = try row.decode((Int64, Date, String, String?).self)
+            let message = Message(
+                id: id,
+                content: content,
+                conversationID: conversationID,
+                createdAt: Timestamp.format(createdAt),
+                mine: true,
+                user: User(id: userID, username: username, avatarURL: avatar),
+                clientID: clientID
+            )
+            return (message, true)
+        }
+        guard let clientID else { return nil }
+        // Nothing inserted: either not a participant, or a retry of a send that already happened.
+        let existing = try await self.pool.query(
+            """
+            SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
+            WHERE m.conversation_id = \(conversationID) AND m.user_id = \(userID) AND m.client_id = \(clientID)
+              AND EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
+            """
+        )
+        return try existing.first.map { (try Self.message($0, me: userID), false) }
+    }
+
+    public func messages(userID: Int64, conversationID: Int64, page: MessagePage) async throws -> [Message]? {
+        let member = try await self.pool.query(
+            "SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)"
+        )
+        guard !member.isEmpty else { return nil }
+        let rows: PostgresRows
+        switch page {
+        case .before(let before, let limit):
+            rows = try await self.pool.query(
+                """
+                SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
+                WHERE m.conversation_id = \(conversationID) AND m.id < \(before ?? Int64.max)
+                ORDER BY m.id DESC LIMIT \(limit)
+                """
+            )
+        case .after(let after, let limit):
+            rows = try await self.pool.query(
+                """
+                SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
+                WHERE m.conversation_id = \(conversationID) AND m.id > \(after)
+                ORDER BY m.id ASC LIMIT \(limit)
+                """
+            )
+        }
+        return try rows.map { try Self.message($0, me: userID) }
+    }
+
+    public func markRead(userID: Int64, conversationID: Int64, upTo messageID: Int64?) async throws -> MarkReadResult {
+        let rows = try await self.pool.query(
+            """
+            WITH target AS (
+                SELECT CASE WHEN \(messageID)::bigint IS NULL THEN c.last_message_id
+                            ELSE (SELECT id FROM messages WHERE id = \(messageID)::bigint AND conversation_id = c.id) END AS mid
+                FROM conversations c JOIN participants p ON p.conversation_id = c.id AND p.user_id = \(userID)
+                WHERE c.id = \(conversationID)
+            ), upd AS (
+                UPDATE participants p SET last_read_message_id = t.mid, messages_read_at = now()
+                FROM target t
+                WHERE p.user_id = \(userID) AND p.conversation_id = \(conversationID) AND t.mid IS NOT NULL
+                  AND (p.last_read_message_id IS NULL OR p.last_read_message_id < t.mid)
+                RETURNING p.last_read_message_id
+            ), ev AS (
+                INSERT INTO stream_events (conversation_id, kind, user_id, message_id)
+                SELECT \(conversationID), 'read', \(userID), last_read_message_id FROM upd
+            )
+            SELECT (SELECT count(*) FROM target)::bigint, (SELECT count(*) FROM target WHERE mid IS NULL)::bigint, (SELECT count(*) FROM upd)::bigint
+            """
+        )
+        let (participant, missing, moved) = try rows.first!.decode((Int64, Int64, Int64).self)
+        if participant == 0 { return .notFound }
+        if missing > 0 && messageID != nil { return .messageNotFound }
+        return .done(moved: moved > 0)
+    }
+
+    static let messageColumns = "m.id, m.content, m.conversation_id, m.created_at, m.client_id, u.id, u.username, u.avatar_url"
+
+    static func message(_ row: PostgresRow, me: Int64) throws -> Message {
+        let (id, content, conversationID, createdAt, clientID, senderID, senderName, senderAvatar) = try row.decode(
+            (Int64, String, Int64, Date, String?, Int64, String, String?).self
+        )
+        return Message(
+            id: id,
+            content: content,
+            conversationID: conversationID,
+            createdAt: Timestamp.format(createdAt),
+            mine: senderID == me,
+            user: User(id: senderID, username: senderName, avatarURL: senderAvatar),
+            clientID: clientID
+        )
+    }
+}

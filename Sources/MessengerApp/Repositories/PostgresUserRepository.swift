@@ -1,0 +1,91 @@
+import Foundation
+import PostgresLibPQ
+
+/// ``UserRepository`` on PostgreSQL.
+public struct PostgresUserRepository: UserRepository {
+    let pool: PostgresConnectionPool
+
+    public init(pool: PostgresConnectionPool) {
+        self.pool = pool
+    }
+
+    public func create(username: String, passwordHash: String?) async throws -> UserRecord? {
+        let rows = try await self.pool.query(
+            """
+            INSERT INTO users (username, password_hash) VALUES (\(username), \(passwordHash))
+            ON CONFLICT ((lower(username))) DO NOTHING
+            RETURNING id, username, avatar_url, password_hash
+            """
+        )
+        return try rows.first.map(Self.record)
+    }
+
+    public func find(username: String) async throws -> UserRecord? {
+        let rows = try await self.pool.query(
+            "SELECT id, username, avatar_url, password_hash FROM users WHERE lower(username) = lower(\(username))"
+        )
+        return try rows.first.map(Self.record)
+    }
+
+    public func find(id: Int64) async throws -> UserRecord? {
+        let rows = try await self.pool.query("SELECT id, username, avatar_url, password_hash FROM users WHERE id = \(id)")
+        return try rows.first.map(Self.record)
+    }
+
+    public func findOrCreate(username: String) async throws -> UserRecord {
+        if let created = try await self.create(username: username, passwordHash: nil) { return created }
+        guard let existing = try await self.find(username: username) else {
+            throw AppError(.conflict, "username is being created, try again")
+        }
+        return existing
+    }
+
+    public func search(prefix: String, excluding userID: Int64, limit: Int) async throws -> [String] {
+        // LIKE wildcards and the escape character itself are matched literally.
+        var pattern = ""
+        for character in prefix.lowercased() {
+            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
+            pattern.append(character)
+        }
+        pattern.append("%")
+        let rows = try await self.pool.query(
+            """
+            SELECT username FROM users
+            WHERE lower(username) LIKE \(pattern) ESCAPE '\\' AND id <> \(userID)
+            ORDER BY lower(username) LIMIT \(limit)
+            """
+        )
+        return try rows.map { try $0.decode(String.self, at: 0) }
+    }
+
+    public func createSession(userID: Int64, expiresAt: Date) async throws -> UUID {
+        let id = UUID()
+        try await self.pool.query(
+            "INSERT INTO sessions (id, user_id, expires_at) VALUES (\(id.uuidString)::uuid, \(userID), \(expiresAt))"
+        )
+        return id
+    }
+
+    public func isSessionValid(sessionID: UUID, userID: Int64) async throws -> Bool {
+        let rows = try await self.pool.query(
+            """
+            SELECT 1 FROM sessions
+            WHERE id = \(sessionID.uuidString)::uuid AND user_id = \(userID) AND revoked_at IS NULL AND expires_at > now()
+            """
+        )
+        return !rows.isEmpty
+    }
+
+    public func extendSession(sessionID: UUID, expiresAt: Date) async throws {
+        try await self.pool.query("UPDATE sessions SET expires_at = \(expiresAt) WHERE id = \(sessionID.uuidString)::uuid")
+    }
+
+    public func revokeSession(sessionID: UUID) async throws {
+        try await self.pool.query("UPDATE sessions SET revoked_at = now() WHERE id = \(sessionID.uuidString)::uuid AND revoked_at IS NULL")
+    }
+
+    static func record(_ row: PostgresRow) throws -> UserRecord {
+        let (id, username, avatarURL, passwordHash) = try row.decode((Int64, String, String?, String?).self)
+        return UserRecord(id: id, username: username, avatarURL: avatarURL, passwordHash: passwordHash)
+    }
+}

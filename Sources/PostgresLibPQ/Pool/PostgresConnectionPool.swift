@@ -1,0 +1,292 @@
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A bounded pool of libpq connections whose blocking calls run on a dedicated thread pool.
+///
+/// Why a thread pool and not libpq's non-blocking API: every statement we run is one round trip of well under a
+/// millisecond, so the hop to a pool thread (a few microseconds) is small next to the round trip, and the code
+/// stays straightforward. The event loops never call into libpq. `messenger-bench` and the `PoolOverhead` test
+/// measure the cost against raw libpq.
+///
+/// Connections are opened on demand up to ``maximumConnections``; a request that finds none free waits up to
+/// ``acquireTimeout`` and then fails with ``PostgresError/Kind/poolTimeout``. Broken connections are dropped, and
+/// after one is found broken every idle connection is probed, so a database restart costs at most the statements
+/// that were in flight.
+public final class PostgresConnectionPool: Service, Sendable {
+    public let configuration: PostgresConfiguration
+    public let maximumConnections: Int
+    public let acquireTimeout: Duration
+    let threadPool: NIOThreadPool
+    let logger: Logger
+    private let state: Mutex<State>
+
+    private struct Waiter {
+        var id: Int
+        var continuation: CheckedContinuation<PostgresConnection?, any Error>
+    }
+
+    private struct State {
+        var idle: [PostgresConnection] = []
+        var openCount = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID = 0
+        var nextConnectionID = 0
+        var isShutdown = false
+    }
+
+    /// - Parameters:
+    ///   - maximumConnections: the most connections open at once; also the number of threads.
+    ///   - acquireTimeout: how long a caller waits for a free connection.
+    public init(
+        configuration: PostgresConfiguration,
+        maximumConnections: Int = 16,
+        acquireTimeout: Duration = .seconds(10),
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.maximumConnections = max(1, maximumConnections)
+        self.acquireTimeout = acquireTimeout
+        self.logger = logger
+        self.threadPool = NIOThreadPool(numberOfThreads: self.maximumConnections)
+        self.threadPool.start()
+        self.state = Mutex(State())
+    }
+
+    /// Keeps the pool alive until graceful shutdown, then closes every connection.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await self.shutdown()
+    }
+
+    /// Closes all connections and fails waiting callers. Idempotent.
+    public func shutdown() async {
+        let (idle, waiters) = self.state.withLock { state -> ([PostgresConnection], [Waiter]) in
+            if state.isShutdown { return ([], []) }
+            state.isShutdown = true
+            defer {
+                state.idle.removeAll()
+                state.waiters.removeAll()
+            }
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: PostgresError(kind: .shutdown, serverMessage: "pool shut down"))
+        }
+        for connection in idle { connection.close() }
+        try? await self.threadPool.shutdownGracefully()
+    }
+
+    /// Runs blocking work on the pool's threads.
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await self.threadPool.runIfActive(body)
+    }
+
+    /// Lends a connection to `body`; the closure's blocking calls must go through ``runBlocking(_:)``, which
+    /// ``PostgresConnectionPool/query(_:)`` and friends do for you.
+    public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await self.acquire()
+        do {
+            let value = try await body(connection)
+            self.release(connection)
+            return value
+        } catch {
+            self.release(connection)
+            throw error
+        }
+    }
+
+    /// Runs one statement on any free connection.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        let connection = try await self.acquire()
+        defer { self.release(connection) }
+        return try await self.threadPool.runIfActive { try connection.query(query) }
+    }
+
+    /// Runs `body` inside `BEGIN … COMMIT`; rolls back when it throws.
+    public func withTransaction<T>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
+        try await self.withConnection { connection in
+            let transaction = PostgresTransaction(connection: connection, pool: self)
+            try await self.threadPool.runIfActive { try connection.unsafeExecute("BEGIN") }
+            do {
+                let value = try await body(transaction)
+                try await self.threadPool.runIfActive { try connection.unsafeExecute("COMMIT") }
+                return value
+            } catch {
+                if !connection.isBroken {
+                    _ = try? await self.threadPool.runIfActive { try connection.unsafeExecute("ROLLBACK") }
+                }
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Acquire and release
+
+    private enum AcquireAction {
+        case use(PostgresConnection)
+        case open(id: Int)
+        case wait
+        case fail(PostgresError)
+    }
+
+    func acquire() async throws -> PostgresConnection {
+        while true {
+            let action = self.state.withLock { state -> AcquireAction in
+                if state.isShutdown { return .fail(PostgresError(kind: .shutdown, serverMessage: "pool shut down")) }
+                if let connection = state.idle.popLast() { return .use(connection) }
+                if state.openCount < self.maximumConnections {
+                    state.openCount += 1
+                    state.nextConnectionID += 1
+                    return .open(id: state.nextConnectionID)
+                }
+                return .wait
+            }
+            switch action {
+            case .use(let connection):
+                if connection.probe() { return connection }
+                self.logger.info("dropping a broken idle PostgreSQL connection", metadata: ["connection": "\(connection.id)"])
+                self.discard(connection)
+            case .open(let id):
+                return try await self.open(id: id)
+            case .fail(let error):
+                throw error
+            case .wait:
+                if let connection = try await self.waitForConnection() {
+                    if connection.probe() { return connection }
+                    self.discard(connection)
+                } else {
+                    // A slot was freed for us: open a new connection in it.
+                    let id = self.state.withLock { state in
+                        state.nextConnectionID += 1
+                        return state.nextConnectionID
+                    }
+                    return try await self.open(id: id)
+                }
+            }
+        }
+    }
+
+    private func open(id: Int) async throws -> PostgresConnection {
+        do {
+            let configuration = self.configuration
+            let logger = self.logger
+            return try await self.threadPool.runIfActive {
+                try PostgresConnection(configuration: configuration, id: id, logger: logger)
+            }
+        } catch {
+            self.freeSlot()
+            throw error
+        }
+    }
+
+    private func waitForConnection() async throws -> PostgresConnection? {
+        let id = self.state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timeout = self.acquireTimeout
+        return try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                // Time is up: if we are still waiting, leave the queue with an error.
+                self.failWaiter(id: id, with: PostgresError(kind: .poolTimeout, serverMessage: "no connection free within \(timeout)"))
+                return nil
+            }
+            let connection = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    // Re-check under the lock: a connection may have come back since `acquire` decided to wait.
+                    enum Outcome { case enqueued, shutdown, connection(PostgresConnection), slot }
+                    let outcome = self.state.withLock { state -> Outcome in
+                        if state.isShutdown { return .shutdown }
+                        if let connection = state.idle.popLast() { return .connection(connection) }
+                        if state.openCount < self.maximumConnections {
+                            state.openCount += 1
+                            return .slot
+                        }
+                        state.waiters.append(Waiter(id: id, continuation: continuation))
+                        return .enqueued
+                    }
+                    switch outcome {
+                    case .enqueued: break
+                    case .shutdown: continuation.resume(throwing: PostgresError(kind: .shutdown, serverMessage: "pool shut down"))
+                    case .connection(let connection): continuation.resume(returning: connection)
+                    case .slot: continuation.resume(returning: nil)
+                    }
+                }
+            } onCancel: {
+                self.failWaiter(id: id, with: CancellationError())
+            }
+            group.cancelAll()
+            return connection
+        }
+    }
+
+    private func failWaiter(id: Int, with error: any Error) {
+        let waiter = self.state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    /// Returns a connection to the pool, or drops it when it is broken or left inside a transaction.
+    func release(_ connection: PostgresConnection) {
+        guard connection.isIdle else {
+            self.discard(connection)
+            return
+        }
+        let waiter = self.state.withLock { state -> Waiter? in
+            if state.isShutdown {
+                state.openCount -= 1
+                return nil
+            }
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.idle.append(connection)
+            return nil
+        }
+        if let waiter {
+            waiter.continuation.resume(returning: connection)
+        } else if self.state.withLock({ $0.isShutdown }) {
+            connection.close()
+        }
+    }
+
+    private func discard(_ connection: PostgresConnection) {
+        let wasBroken = connection.isBroken
+        connection.close()
+        self.freeSlot()
+        if wasBroken { self.probeIdleConnections() }
+    }
+
+    private func freeSlot() {
+        let waiter = self.state.withLock { state -> Waiter? in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.openCount -= 1
+            return nil
+        }
+        // The slot passes to the waiter, who opens a new connection in it.
+        waiter?.continuation.resume(returning: nil)
+    }
+
+    /// After one connection broke, the others probably did too (a server restart): check them all now.
+    private func probeIdleConnections() {
+        let idle = self.state.withLock { state in
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        for connection in idle {
+            if connection.probe() {
+                self.release(connection)
+            } else {
+                connection.close()
+                self.freeSlot()
+            }
+        }
+    }
+
+    /// Connections currently open (idle or lent out), for tests and metrics.
+    public var openConnections: Int { self.state.withLock { $0.openCount } }
+}

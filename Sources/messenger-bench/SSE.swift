@@ -1,0 +1,361 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One dispatched Server-Sent Event. `receivedAt` is taken on the event loop when the bytes arrived.
+struct SSEEvent: Sendable {
+    let type: String  // "message" for the default event
+    let id: String?
+    let data: [UInt8]
+    let receivedAt: UInt64
+}
+
+enum SSEError: Error, CustomStringConvertible {
+    case status(Int)
+    case closedBeforeReady
+    case timeout
+
+    var description: String {
+        switch self {
+        case .status(let code): return "SSE answered HTTP \(code)"
+        case .closedBeforeReady: return "SSE connection closed before the response head"
+        case .timeout: return "SSE connection timed out"
+        }
+    }
+}
+
+/// State shared between an SSE handler (event loop) and the bench (tasks).
+final class SSEState: Sendable {
+    struct Values {
+        var lastEventId: String?
+        var sawId = false
+        var events = 0
+        var comments = 0
+        var bytes = 0
+        var closed = false
+        var closedByUs = false
+    }
+    let values = Locked(Values())
+}
+
+/// A minimal SSE client over NIO: one GET, parses `id:`/`event:`/`data:` blocks and hands events to `onEvent`
+/// on the event loop. Many of these share one or two event loop threads.
+final class SSEConnection: Sendable {
+    let channel: any Channel
+    let state: SSEState
+    /// Completes when the first `id:` line arrived (the server's resume point), or fails on close/timeout.
+    let firstId: EventLoopFuture<Void>
+
+    private init(channel: any Channel, state: SSEState, firstId: EventLoopFuture<Void>) {
+        self.channel = channel
+        self.state = state
+        self.firstId = firstId
+    }
+
+    var lastEventId: String? { state.values.withLock { $0.lastEventId } }
+    var isClosed: Bool { state.values.withLock { $0.closed } }
+
+    static func connect(
+        group: any EventLoopGroup, target: Target, token: String, lastEventId: String? = nil,
+        timeout: TimeAmount = .seconds(15),
+        onEvent: @escaping @Sendable (SSEEvent) -> Void
+    ) async throws -> SSEConnection {
+        let eventLoop = group.next()
+        let ready = eventLoop.makePromise(of: Void.self)
+        let firstId = eventLoop.makePromise(of: Void.self)
+        let state = SSEState()
+        state.values.withLock { $0.lastEventId = lastEventId }
+        let path = "\(target.pathPrefix)/api/messages?token=\(token)"
+        let host = "\(target.host):\(target.port)"
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(
+                        SSEHandler(
+                            host: host, path: path, lastEventId: lastEventId, state: state, ready: ready,
+                            firstId: firstId, onEvent: onEvent))
+                }
+            }
+        let timer = eventLoop.scheduleTask(in: timeout) {
+            ready.fail(SSEError.timeout)
+            firstId.fail(SSEError.timeout)
+        }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+        } catch {
+            timer.cancel()
+            ready.fail(error)
+            firstId.fail(error)
+            throw error
+        }
+        do {
+            try await ready.futureResult.get()
+        } catch {
+            timer.cancel()
+            channel.close(promise: nil)
+            throw error
+        }
+        firstId.futureResult.whenComplete { _ in timer.cancel() }
+        return SSEConnection(channel: channel, state: state, firstId: firstId.futureResult)
+    }
+
+    /// Closes the stream and waits until the handler saw the close, so `lastEventId` is final.
+    func close() async {
+        state.values.withLock { $0.closedByUs = true }
+        do { try await channel.close() } catch {}
+        try? await channel.closeFuture.get()
+    }
+}
+
+private final class SSEHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let host: String
+    let path: String
+    let initialLastEventId: String?
+    let state: SSEState
+    let ready: EventLoopPromise<Void>
+    let firstId: EventLoopPromise<Void>
+    let onEvent: @Sendable (SSEEvent) -> Void
+
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var eventType: String?
+    private var idBuffer: String?
+    private var sawId = false
+
+    init(
+        host: String, path: String, lastEventId: String?, state: SSEState, ready: EventLoopPromise<Void>,
+        firstId: EventLoopPromise<Void>, onEvent: @escaping @Sendable (SSEEvent) -> Void
+    ) {
+        self.host = host
+        self.path = path
+        self.initialLastEventId = lastEventId
+        self.idBuffer = lastEventId
+        self.state = state
+        self.ready = ready
+        self.firstId = firstId
+        self.onEvent = onEvent
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: host)
+        headers.add(name: "Accept", value: "text/event-stream")
+        headers.add(name: "Cache-Control", value: "no-cache")
+        if let id = initialLastEventId { headers.add(name: "Last-Event-ID", value: id) }
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if head.status.code == 200 {
+                ready.succeed(())
+            } else {
+                ready.fail(SSEError.status(Int(head.status.code)))
+                firstId.fail(SSEError.status(Int(head.status.code)))
+                context.close(promise: nil)
+            }
+        case .body(let buffer):
+            let at = nowNs()
+            state.values.withLock { $0.bytes += buffer.readableBytes }
+            buffer.withUnsafeReadableBytes { raw in
+                for byte in raw {
+                    if byte == UInt8(ascii: "\n") {
+                        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                        processLine(at: at)
+                        line.removeAll(keepingCapacity: true)
+                    } else {
+                        line.append(byte)
+                    }
+                }
+            }
+        case .end:
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.values.withLock { $0.closed = true }
+        ready.fail(SSEError.closedBeforeReady)
+        firstId.fail(SSEError.closedBeforeReady)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func processLine(at: UInt64) {
+        if line.isEmpty {
+            dispatch(at: at)
+            return
+        }
+        if line[0] == UInt8(ascii: ":") {
+            state.values.withLock { $0.comments += 1 }
+            return
+        }
+        let field: ArraySlice<UInt8>
+        var value: ArraySlice<UInt8>
+        if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            field = line[..<colon]
+            value = line[(colon + 1)...]
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+        } else {
+            field = line[...]
+            value = []
+        }
+        switch String(decoding: field, as: UTF8.self) {
+        case "data":
+            if hasData { data.append(UInt8(ascii: "\n")) }
+            data.append(contentsOf: value)
+            hasData = true
+        case "event":
+            eventType = String(decoding: value, as: UTF8.self)
+        case "id":
+            if !value.contains(0) {
+                idBuffer = String(decoding: value, as: UTF8.self)
+                sawId = true
+            }
+        default:
+            break  // "retry" and unknown fields
+        }
+    }
+
+    private func dispatch(at: UInt64) {
+        let id = idBuffer
+        let seen = sawId
+        state.values.withLock {
+            $0.lastEventId = id
+            if seen { $0.sawId = true }
+        }
+        if sawId { firstId.succeed(()) }
+        guard hasData else {
+            eventType = nil
+            return
+        }
+        let event = SSEEvent(type: eventType ?? "message", id: id, data: data, receivedAt: at)
+        data.removeAll(keepingCapacity: true)
+        hasData = false
+        eventType = nil
+        state.values.withLock { $0.events += 1 }
+        onEvent(event)
+    }
+}
+
+// MARK: - Raw idle streams for the connection-scale scenario
+
+/// Shared counters for many raw idle connections.
+final class RawCounters: Sendable {
+    struct Values {
+        var bytes = 0
+        var established = 0
+        var closed = 0
+    }
+    let values = Locked(Values())
+}
+
+/// Opens an idle SSE stream with a hand-written HTTP/1.1 GET and a handler that only counts bytes
+/// (no HTTP codec, no parsing). Succeeds once the status line says 200.
+func openRawStream(
+    group: any EventLoopGroup, target: Target, token: String, counters: RawCounters, timeout: TimeAmount = .seconds(30)
+) async throws -> any Channel {
+    let eventLoop = group.next()
+    let established = eventLoop.makePromise(of: Void.self)
+    let request =
+        "GET \(target.pathPrefix)/api/messages?token=\(token) HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\n"
+        + "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+    let bootstrap = ClientBootstrap(group: eventLoop)
+        .connectTimeout(timeout)
+        .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    CountingHandler(request: request, counters: counters, established: established))
+            }
+        }
+    let timer = eventLoop.scheduleTask(in: timeout) { established.fail(SSEError.timeout) }
+    let channel: any Channel
+    do {
+        channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+    } catch {
+        timer.cancel()
+        established.fail(error)
+        throw error
+    }
+    do {
+        try await established.futureResult.get()
+        timer.cancel()
+    } catch {
+        timer.cancel()
+        channel.close(promise: nil)
+        throw error
+    }
+    return channel
+}
+
+private final class CountingHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let request: String
+    let counters: RawCounters
+    let established: EventLoopPromise<Void>
+    private var head: [UInt8] = []
+    private var decided = false
+    private var isEstablished = false
+
+    init(request: String, counters: RawCounters, established: EventLoopPromise<Void>) {
+        self.request = request
+        self.counters = counters
+        self.established = established
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        counters.values.withLock { $0.bytes += buffer.readableBytes }
+        guard !decided else { return }
+        head.append(contentsOf: buffer.readableBytesView.prefix(16 - head.count))
+        if head.count >= 12 {
+            decided = true
+            // "HTTP/1.1 200" or "HTTP/1.0 200"
+            if head[9] == UInt8(ascii: "2") && head[10] == UInt8(ascii: "0") && head[11] == UInt8(ascii: "0") {
+                isEstablished = true
+                counters.values.withLock { $0.established += 1 }
+                established.succeed(())
+            } else {
+                let status = String(decoding: head[9..<12], as: UTF8.self)
+                established.fail(SSEError.status(Int(status) ?? 0))
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if isEstablished { counters.values.withLock { $0.closed += 1 } }
+        established.fail(SSEError.closedBeforeReady)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

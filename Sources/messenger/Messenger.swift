@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `messenger` command line.
+@main
+struct Messenger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A conversation-based messenger: REST API, Server-Sent Events, PostgreSQL.",
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self
+    )
+}

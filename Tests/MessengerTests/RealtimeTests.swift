@@ -1,0 +1,255 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PostgresLibPQ
+import PostgresTestSupport
+import Synchronization
+import Testing
+
+@Suite("Realtime delivery over SSE (real sockets)")
+struct RealtimeTests {
+    @Test("participants and the sender's other stream get the message; outsiders get nothing; headers come first")
+    func delivery() async throws {
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(1) }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let bob = try await api.devLogin(uniqueName("b"))
+        let eve = try await api.devLogin(uniqueName("e"))
+        let conversation = try await api.startConversation(alice, with: bob.username)
+
+        let aliceTab1 = try await SSEClient.connect(server.baseURL, token: alice.token)
+        let aliceTab2 = try await SSEClient.connect(server.baseURL, token: alice.token)
+        let bobStream = try await SSEClient.connect(server.baseURL, token: bob.token)
+        let eveStream = try await SSEClient.connect(server.baseURL, token: eve.token)
+        defer { for client in [aliceTab1, aliceTab2, bobStream, eveStream] { client.close() } }
+        #expect(bobStream.status == 200)
+        #expect(bobStream.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true)
+        #expect(bobStream.headers.first(name: "Cache-Control") == "no-cache")
+        #expect(bobStream.headers.first(name: "X-Accel-Buffering") == "no")
+        // The opening comment arrives before any event.
+        try await Self.waitFor { bobStream.all.first?.comment == "connected" }
+
+        let sent = try await api.sendMessage(alice, conversation, "hello <b>bob</b>")
+        let id = try #require(sent["id"] as? String)
+        for client in [aliceTab1, aliceTab2, bobStream] {
+            try await client.wait { events in events.contains { $0.json["id"] as? String == id } }
+        }
+        #expect(bobStream.events.first { $0.json["id"] as? String == id }?.json["mine"] as? Bool == false)
+        #expect(aliceTab2.events.first { $0.json["id"] as? String == id }?.json["mine"] as? Bool == true)
+        #expect(bobStream.events.first { $0.json["id"] as? String == id }?.json["content"] as? String == "hello <b>bob</b>")
+
+        // Read positions reach the other side as a named event.
+        #expect(try await api.send(.POST, "/api/conversations/\(conversation)/read_messages", token: bob.token).status == 204)
+        try await aliceTab1.wait { $0.contains { $0.event == "read" && $0.json["userId"] as? String == bob.userID } }
+
+        // Heartbeats flow.
+        try await Self.waitFor(timeout: .seconds(5)) { bobStream.all.contains { $0.comment == "ping" } }
+        // Eve saw no message and no read event.
+        #expect(eveStream.events.isEmpty)
+    }
+
+    @Test("406 without Accept: text/event-stream; 401 without a token")
+    func refusals() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let wrong = try await api.send(.GET, "/api/messages?token=\(alice.token)", headers: [("Accept", "application/json")])
+        #expect(wrong.status == 406)
+        #expect(wrong.error != nil)
+        #expect(try await api.send(.GET, "/api/messages", headers: [("Accept", "text/event-stream")]).status == 401)
+    }
+
+    @Test("a group of 50 all receive a message, and learn about membership changes")
+    func group() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let members = try await (0..<50).asyncMap { _ in try await api.devLogin(uniqueName("m")) }
+        let streams = try await members.asyncMap { try await SSEClient.connect(server.baseURL, token: $0.token) }
+        defer { for stream in streams { stream.close() } }
+        let group = try await api.createGroup(members[0], title: "fifty", usernames: members.dropFirst().map(\.username))
+        for stream in streams {
+            try await stream.wait { $0.contains { $0.event == "conversation" && $0.json["conversationId"] as? String == group } }
+        }
+        let message = try await api.sendMessage(members[7], group, "to everyone")
+        for stream in streams {
+            try await stream.wait { $0.contains { $0.json["id"] as? String == message["id"] as? String } }
+        }
+    }
+
+    @Test("resume with Last-Event-ID replays exactly what was missed")
+    func resume() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let bob = try await api.devLogin(uniqueName("b"))
+        let conversation = try await api.startConversation(alice, with: bob.username)
+        let first = try await SSEClient.connect(server.baseURL, token: bob.token)
+        let m1 = try await api.sendMessage(alice, conversation, "one")
+        try await first.wait { $0.contains { $0.json["id"] as? String == m1["id"] as? String } }
+        let resumeFrom = try #require(first.lastEventID)
+        first.close()
+        let m2 = try await api.sendMessage(alice, conversation, "two")
+        let m3 = try await api.sendMessage(alice, conversation, "three")
+        let second = try await SSEClient.connect(server.baseURL, token: bob.token, lastEventID: resumeFrom)
+        defer { second.close() }
+        let m4 = try await api.sendMessage(alice, conversation, "four")
+        let events = try await second.wait { $0.filter { $0.event == nil }.count >= 3 }
+        try await Task.sleep(for: .milliseconds(300))
+        let ids = second.events.filter { $0.event == nil }.compactMap { $0.json["id"] as? String }
+        #expect(ids == [m2, m3, m4].map { $0["id"] as! String })
+        _ = events
+        // A garbage or ancient position gets a reset, not a silent gap.
+        let stale = try await SSEClient.connect(server.baseURL, token: bob.token, lastEventID: "1-1-1")
+        defer { stale.close() }
+        try await stale.wait { $0.contains { $0.event == "reset" } }
+    }
+
+    @Test("property: concurrent writers and randomly reconnecting subscribers get every message exactly once, in order")
+    func exactlyOnce() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let reader = try await api.devLogin(uniqueName("r"))
+        let writers = try await (0..<4).asyncMap { _ in try await api.devLogin(uniqueName("w")) }
+        let conversations = try await writers.asyncMap { try await api.startConversation($0, with: reader.username) }
+        let perWriter = 40
+
+        // The reader's subscriber: reconnects at random moments with the last id it saw, like a browser.
+        let collector = Collector()
+        let subscriberTask = Task {
+            var lastID: String?
+            while !collector.isStopped {
+                let stream = try await SSEClient.connect(server.baseURL, token: reader.token, lastEventID: lastID)
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...150)))
+                stream.close()
+                try await stream.waitForEnd()
+                collector.commit(stream.events)
+                lastID = stream.lastEventID ?? lastID
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, writer) in writers.enumerated() {
+                group.addTask {
+                    for n in 0..<perWriter {
+                        try await api.sendMessage(writer, conversations[index], "w\(index)-\(n)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Let the last reconnect catch up.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while collector.messageCount < writers.count * perWriter && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        collector.stop()
+        try await subscriberTask.value
+        let contents = collector.contents
+        #expect(contents.count == writers.count * perWriter, "every message exactly once")
+        #expect(Set(contents).count == contents.count, "no duplicates")
+        for index in writers.indices {
+            let mine = contents.filter { $0.hasPrefix("w\(index)-") }
+            #expect(mine == (0..<perWriter).map { "w\(index)-\($0)" }, "per-conversation order")
+        }
+    }
+
+    @Test("a subscriber that stops reading is cut off while others keep receiving")
+    func slowSubscriber() async throws {
+        let server = try await TestServer.start { $0.streamBufferSize = 16 }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let bob = try await api.devLogin(uniqueName("b"))
+        let conversation = try await api.startConversation(alice, with: bob.username)
+        // A raw socket that sends the request and never reads.
+        let stuck = try await StuckReader.connect(port: server.port, path: "/api/messages?token=\(bob.token)")
+        let healthy = try await SSEClient.connect(server.baseURL, token: bob.token)
+        defer { healthy.close() }
+        let big = String(repeating: "x", count: 470)
+        var lastID = ""
+        for n in 0..<400 {
+            let message = try await api.sendMessage(alice, conversation, "\(n) \(big)")
+            lastID = message["id"] as! String
+        }
+        try await healthy.wait(timeout: .seconds(20)) { $0.contains { $0.json["id"] as? String == lastID } }
+        // The stuck connection was closed by the server.
+        try await Self.waitFor(timeout: .seconds(10)) { stuck.isClosedByServer() }
+        stuck.close()
+    }
+
+    @Test("logout closes the session's streams")
+    func logoutClosesStream() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let stream = try await SSEClient.connect(server.baseURL, token: alice.token)
+        try await Self.waitFor { stream.all.first?.comment == "connected" }
+        #expect(try await api.send(.POST, "/api/logout", token: alice.token).status == 204)
+        try await stream.waitForEnd(timeout: .seconds(5))
+    }
+
+    @Test("graceful shutdown with open streams finishes promptly")
+    func shutdown() async throws {
+        let server = try await TestServer.start()
+        let api = APIClient(baseURL: server.baseURL)
+        let users = try await (0..<5).asyncMap { _ in try await api.devLogin(uniqueName("s")) }
+        let streams = try await users.asyncMap { try await SSEClient.connect(server.baseURL, token: $0.token) }
+        let start = ContinuousClock.now
+        await server.stop()
+        #expect(ContinuousClock.now - start < .seconds(5))
+        for stream in streams { try await stream.waitForEnd(timeout: .seconds(5)) }
+    }
+
+    @Test("two instances on one database behave as one, also after the listener's connection is killed")
+    func twoInstances() async throws {
+        let a = try await TestServer.start()
+        defer { Task { await a.stop() } }
+        let b = try await TestServer.start(database: a.database)
+        defer { Task { await b.stop() } }
+        let apiA = APIClient(baseURL: a.baseURL)
+        let alice = try await apiA.devLogin(uniqueName("a"))
+        let bob = try await apiA.devLogin(uniqueName("b"))
+        let conversation = try await apiA.startConversation(alice, with: bob.username)
+        let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
+        defer { onB.close() }
+        let first = try await apiA.sendMessage(alice, conversation, "across instances")
+        try await onB.wait(timeout: .seconds(5)) { $0.contains { $0.json["id"] as? String == first["id"] as? String } }
+
+        // Kill every LISTEN connection (both instances'), send meanwhile, and check nothing is lost.
+        let admin = PostgresConnectionPool(configuration: a.database, maximumConnections: 1, logger: TestCluster.logger)
+        defer { Task { await admin.shutdown() } }
+        try await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
+        var ids: [String] = []
+        for n in 0..<10 { ids.append(try await apiA.sendMessage(alice, conversation, "during \(n)")["id"] as! String) }
+        try await onB.wait(timeout: .seconds(10)) { events in ids.allSatisfy { id in events.contains { $0.json["id"] as? String == id } } }
+        #expect(onB.events.filter { $0.event == nil }.count == 11)
+    }
+
+    static func waitFor(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            if ContinuousClock.now > deadline { throw TestFailure("condition not met in time") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+/// Collects message contents across reconnects.
+final class Collector: Sendable {
+    private let state = Mutex<(contents: [String], stopped: Bool)>(([], false))
+
+    func commit(_ events: [SSEEvent]) {
+        let contents = events.filter { $0.event == nil }.compactMap { $0.json["content"] as? String }
+        self.state.withLock { $0.contents += contents }
+    }
+
+    func stop() { self.state.withLock { $0.stopped = true } }
+    var isStopped: Bool { self.state.withLock { $0.stopped } }
+    var contents: [String] { self.state.withLock { $0.contents } }
+    var messageCount: Int { self.contents.count }
+}

@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// One event (or comment) read off a real SSE connection.
+struct SSEEvent: Sendable, Equatable {
+    var id: String?
+    var event: String?
+    var data: String?
+    var comment: String?
+
+    var json: [String: Any] { (data.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:] }
+}
+
+/// A streaming SSE client over a real socket (the buffered test clients cannot read an endless body).
+final class SSEClient: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    private let received = Mutex<[SSEEvent]>([])
+    private let ended = Mutex<Bool>(false)
+    private let reader: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    /// Every event with data so far (comments and id-only blocks excluded).
+    var events: [SSEEvent] { self.received.withLock { $0.filter { $0.data != nil } } }
+    var all: [SSEEvent] { self.received.withLock { $0 } }
+    var isEnded: Bool { self.ended.withLock { $0 } }
+    /// The last `id:` seen, as a browser would send it back in `Last-Event-ID`.
+    var lastEventID: String? { self.received.withLock { $0.last(where: { $0.id != nil })?.id } }
+
+    static func connect(
+        _ baseURL: String,
+        token: String?,
+        lastEventID: String? = nil,
+        accept: String? = "text/event-stream",
+        query: String = ""
+    ) async throws -> SSEClient {
+        var url = baseURL + "/api/messages"
+        var params: [String] = []
+        if let token { params.append("token=\(token)") }
+        if !query.isEmpty { params.append(query) }
+        if !params.isEmpty { url += "?" + params.joined(separator: "&") }
+        var request = HTTPClientRequest(url: url)
+        if let accept { request.headers.add(name: "Accept", value: accept) }
+        if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
+        let response = try await SSEClient.http.execute(request, timeout: .hours(1))
+        let client = SSEClient(status: Int(response.status.code), headers: response.headers)
+        let task = Task { await client.read(response.body) }
+        client.reader.withLock { $0 = task }
+        return client
+    }
+
+    /// A client of its own so that many open streams never starve the API client's connection pool.
+    static let http = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 2000))
+    )
+
+    private init(status: Int, headers: HTTPHeaders) {
+        self.status = status
+        self.headers = headers
+    }
+
+    private func read(_ body: HTTPClientResponse.Body) async {
+        var pending = ""
+        var current = SSEEvent()
+        do {
+            for try await buffer in body {
+                pending += String(buffer: buffer)
+                while let newline = pending.firstIndex(of: "\n") {
+                    let line = String(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                    if line.isEmpty {
+                        if current != SSEEvent() { self.received.withLock { $0.append(current) } }
+                        current = SSEEvent()
+                    } else if line.hasPrefix(":") {
+                        self.received.withLock { $0.append(SSEEvent(comment: String(line.dropFirst()).trimmingCharacters(in: .whitespaces))) }
+                    } else {
+                        let parts = line.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                        let field = String(parts[0])
+                        var value = parts.count > 1 ? String(parts[1]) : ""
+                        if value.hasPrefix(" ") { value.removeFirst() }
+                        switch field {
+                        case "id": current.id = value
+                        case "event": current.event = value
+                        case "data": current.data = current.data.map { $0 + "\n" + value } ?? value
+                        default: break
+                        }
+                    }
+                }
+            }
+        } catch {}
+        self.ended.withLock { $0 = true }
+    }
+
+    /// Waits until `predicate` holds for the received events, up to `timeout`.
+    @discardableResult
+    func wait(timeout: Duration = .seconds(10), until predicate: ([SSEEvent]) -> Bool) async throws -> [SSEEvent] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let events = self.events
+            if predicate(events) { return events }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TestFailure("timed out waiting for SSE events; have \(self.events.count)")
+    }
+
+    /// Waits until the server ends the stream.
+    func waitForEnd(timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if self.isEnded { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("stream did not end")
+    }
+
+    func close() {
+        self.reader.withLock { $0?.cancel() }
+    }
+}

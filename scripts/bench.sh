@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Reproduces the README "Benchmarks" numbers: builds the server and messenger-bench in release mode, starts the
+# server with an embedded PostgreSQL in a fresh temporary folder, runs messenger-bench against it (with the
+# server's pid for RSS/CPU and its database for the pgbench raw-INSERT baseline), then stops everything.
+#
+#   scripts/bench.sh                      # every scenario, full sizes  (= messenger-bench all)
+#   scripts/bench.sh all --quick          # every scenario, small sizes (under a minute)
+#   scripts/bench.sh delivery --rate 500  # one scenario; any messenger-bench arguments pass through
+#
+# Environment: BENCH_PORT (default 39xxx, random), BENCH_NO_BUILD=1 (reuse .build/release),
+#              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CONFIG=${BENCH_CONFIG:-release}
+PORT=${BENCH_PORT:-$((39000 + RANDOM % 900))}
+
+if [[ $# -eq 0 ]]; then set -- all; fi
+
+# Many idle SSE streams need many file descriptors, in the server and in the client (the bench also raises its
+# own soft limit with setrlimit). Raise the soft limit of this shell, inherited by both, to the hard limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "bench.sh: ulimit -n is $(ulimit -n)" >&2
+
+if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
+    echo "bench.sh: swift build -c $CONFIG" >&2
+    swift build -c "$CONFIG" --product messenger
+    swift build -c "$CONFIG" --product messenger-bench
+fi
+BIN=$(swift build -c "$CONFIG" --show-bin-path)
+
+# The data folder must be traversable by the postgres user when we run as root.
+DATA=$(mktemp -d /tmp/messenger-bench.XXXXXX)
+chmod 755 "$DATA"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    # Should the server not have stopped its embedded PostgreSQL, stop it here.
+    if [[ -f "$DATA/pgdata/postmaster.pid" ]]; then
+        PGBIN=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+        if [[ $(id -u) -eq 0 ]]; then
+            runuser -u postgres -- "$PGBIN/pg_ctl" stop -m fast -D "$DATA/pgdata" >/dev/null 2>&1 || true
+        else
+            "$PGBIN/pg_ctl" stop -m fast -D "$DATA/pgdata" >/dev/null 2>&1 || true
+        fi
+    fi
+    if [[ -n "${BENCH_KEEP:-}" ]]; then echo "bench.sh: kept $DATA" >&2; else rm -rf "$DATA"; fi
+}
+trap cleanup EXIT INT TERM
+
+echo "bench.sh: starting $BIN/messenger on 127.0.0.1:$PORT with embedded PostgreSQL in $DATA" >&2
+"$BIN/messenger" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" --dev-login >"$DATA/server.log" 2>&1 &
+SERVER_PID=$!
+
+for i in $(seq 1 240); do
+    if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "bench.sh: the server exited; its log:" >&2
+        cat "$DATA/server.log" >&2
+        exit 1
+    fi
+    if [[ $i -eq 240 ]]; then echo "bench.sh: server not ready after 120 s" >&2; tail -50 "$DATA/server.log" >&2; exit 1; fi
+    sleep 0.5
+done
+
+# The embedded cluster listens on a Unix socket in $DATA/pgdata, database "messenger", role = the user that runs
+# PostgreSQL (postgres when we are root), trust authentication.
+if [[ $(id -u) -eq 0 ]]; then PGROLE=postgres; else PGROLE=${USER:-$(id -un)}; fi
+DB_URL="postgresql://$PGROLE@/messenger?host=$DATA/pgdata&port=5432"
+
+echo "bench.sh: server pid $SERVER_PID, database $DB_URL" >&2
+echo "bench.sh: machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB RAM" >&2
+
+set +e
+"$BIN/messenger-bench" "$@" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --database-url "$DB_URL"
+STATUS=$?
+set -e
+if [[ $STATUS -ne 0 ]]; then
+    echo "bench.sh: messenger-bench exited with $STATUS; last server log lines:" >&2
+    tail -20 "$DATA/server.log" >&2
+fi
+exit $STATUS

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Quick start: the whole test suite. Swift tests (each test run starts its own PostgreSQL), the web app in a real
+# Chromium, a quick benchmark pass (asserts only that nothing was lost), and the swift-format check.
+set -euo pipefail
+cd "$(dirname "$0")"
+WANT_BROWSER=1 ./scripts/bootstrap.sh
+
+echo "== swift format lint"
+swift format lint --recursive --strict Package.swift Sources Tests
+
+echo "== swift build"
+swift build --build-tests
+
+echo "== swift test"
+swift test --skip-build
+
+if [ -x Tests/browser/run.sh ]; then
+    echo "== browser tests"
+    Tests/browser/run.sh
+fi
+
+echo "== benchmark (quick)"
+./scripts/bench.sh --debug all --quick

@@ -1,0 +1,197 @@
+// Entry point: bootstraps the session, routes between screens and wires the realtime stream.
+import { h, icon } from './dom.js';
+import { api, getAuth, setAuth, isExpired, setUnauthorizedHandler, onAuthChange, maybeRefresh, describeError } from './api.js';
+import * as store from './store.js';
+import * as stream from './stream.js';
+import { relativeTime } from './time.js';
+import { renderLogin } from './views/login.js';
+import { createSidebar, connectionStatus } from './views/list.js';
+import { createConversationView, titleFor } from './views/conversation.js';
+import { openNewChat, openNewGroup, openMembers } from './views/dialogs.js';
+
+const root = document.getElementById('app');
+let shell = null;        // { el, sidebar, pane, status }
+let chatView = null;     // current conversation view
+let signedInAs = null;   // user id the shell was built for
+
+/* ---------------- routing ---------------- */
+
+function parseRoute(path = location.pathname) {
+  const m = /^\/c\/([^/]+)\/?$/.exec(path);
+  if (m) {
+    let id;
+    try { id = decodeURIComponent(m[1]); } catch { id = null; }
+    if (id && /^[0-9]{1,20}$/.test(id)) return { name: 'conversation', id };
+  }
+  return { name: 'list' };
+}
+
+export function navigate(path, { replace = false } = {}) {
+  if (path !== location.pathname) {
+    if (replace) history.replaceState(null, '', path);
+    else history.pushState(null, '', path);
+  }
+  route();
+}
+window.addEventListener('popstate', () => route());
+
+function route() {
+  const a = getAuth();
+  if (!a || isExpired(a)) {
+    if (a) setAuth(null);
+    showLogin();
+    return;
+  }
+  if (!shell || signedInAs !== a.user.id) buildShell();
+  const r = parseRoute();
+  if (r.name === 'conversation') openConversation(r.id);
+  else closeConversation();
+}
+
+/* ---------------- screens ---------------- */
+
+function showLogin(notice) {
+  teardownShell();
+  document.title = 'Sign in · Messenger';
+  if (location.pathname !== '/') history.replaceState(null, '', '/');
+  renderLogin(root, {
+    notice,
+    onSignedIn: (out) => {
+      setAuth({ token: out.token, expiresAt: out.expiresAt, user: out.authUser });
+      navigate('/', { replace: true });
+    },
+  });
+}
+
+function teardownShell() {
+  stream.stop();
+  if (chatView) { chatView.destroy(); chatView = null; }
+  if (shell) { shell.sidebar.destroy(); shell.off.forEach((f) => f()); shell = null; }
+  signedInAs = null;
+  store.resetState();
+  document.querySelectorAll('dialog').forEach((d) => d.close());
+}
+
+function buildShell() {
+  teardownShell();
+  const a = getAuth();
+  signedInAs = a.user.id;
+  const sidebar = createSidebar({
+    navigate,
+    onNewChat: () => openNewChat({ navigate }),
+    onNewGroup: () => openNewGroup({ navigate }),
+    onLogout: logout,
+  });
+  const pane = h('section', { class: 'pane', testid: 'conversation-pane' });
+  const status = connectionStatus();
+  const el = h('div', { class: 'shell', testid: 'app-shell', dataset: { view: 'list' } }, sidebar.el, pane, status.el);
+  root.replaceChildren(el);
+  const off = [
+    store.on('stream', status.update),
+    store.on('unread', () => { document.title = titleFor(); }),
+    store.on('left', (id) => { if (store.state.openId === id) navigate('/', { replace: true }); }),
+  ];
+  shell = { el, sidebar, pane, status, off };
+  status.update();
+  // Stream first, then the list: whatever happens in between arrives on the stream.
+  stream.start();
+  store.reloadList();
+  // Confirm the session is still valid (a 401 sends us back to sign-in) and refresh the user.
+  api.authUser().then((u) => {
+    const cur = getAuth();
+    if (cur && u && u.id === cur.user.id) setAuth({ ...cur, user: u });
+  }).catch(() => {});
+  maybeRefresh().catch(() => {});
+}
+
+function emptyPane() {
+  return h('div', { class: 'pane-empty', testid: 'no-conversation' },
+    h('div', { class: 'pane-empty-icon' }, icon('chat', 40)),
+    h('h2', { text: 'Your messages' }),
+    h('p', { text: 'Pick a conversation on the left, or start a new one.' }),
+    h('div', { class: 'pane-empty-actions' },
+      h('button', { type: 'button', class: 'btn btn-primary', text: 'New conversation', on: { click: () => openNewChat({ navigate }) } }),
+      h('button', { type: 'button', class: 'btn btn-secondary', text: 'New group', on: { click: () => openNewGroup({ navigate }) } })));
+}
+
+let listScrollTop = 0;
+
+function closeConversation() {
+  if (chatView) { chatView.destroy(); chatView = null; }
+  const wasConversation = shell.el.dataset.view === 'conversation';
+  store.setOpen(null);
+  shell.pane.replaceChildren(emptyPane());
+  shell.el.dataset.view = 'list';
+  // On phones the list was hidden while the conversation was shown: put it back where it was.
+  if (wasConversation && window.matchMedia('(max-width: 760px)').matches) shell.sidebar.scroller.scrollTop = listScrollTop;
+  store.emit('list');
+  document.title = titleFor();
+}
+
+async function openConversation(id) {
+  if (chatView && store.state.openId === id) return;
+  if (chatView) { chatView.destroy(); chatView = null; }
+  if (shell.el.dataset.view === 'list') listScrollTop = shell.sidebar.scroller.scrollTop;
+  store.setOpen(id);
+  shell.el.dataset.view = 'conversation';
+  store.emit('list');
+  try {
+    await store.ensureConversation(id);
+  } catch (err) {
+    if (store.state.openId !== id) return;
+    shell.pane.replaceChildren(h('div', { class: 'pane-empty', testid: 'conversation-missing' },
+      h('h2', { text: 'Conversation not found' }),
+      h('p', { text: describeError(err, 'It may have been removed, or you are no longer a member.') }),
+      h('button', { type: 'button', class: 'btn btn-secondary', text: 'Back to conversations', on: { click: () => navigate('/') } })));
+    return;
+  }
+  if (store.state.openId !== id || !shell) return;
+  chatView = createConversationView(id, {
+    onBack: () => navigate('/'),
+    onMembers: (cid) => openMembers(cid, { navigate }),
+  });
+  shell.pane.replaceChildren(chatView.el);
+  if (window.matchMedia('(hover: hover)').matches || !('ontouchstart' in window)) chatView.focus();
+  document.title = titleFor();
+}
+
+async function logout() {
+  try { await api.logout(); } catch { /* the token dies with the local session anyway */ }
+  setAuth(null);
+  showLogin();
+}
+
+/* ---------------- global wiring ---------------- */
+
+setUnauthorizedHandler((msg) => showLogin(msg));
+onAuthChange((a) => {
+  // Another tab signed out or switched user.
+  if (!a && shell) showLogin();
+  else if (a && shell && signedInAs !== a.user.id) route();
+  else if (a && shell) stream.reopenWithNewToken();
+});
+
+// Keep relative times fresh.
+setInterval(() => {
+  for (const el of document.querySelectorAll('time.rel-time[data-time]')) {
+    const txt = relativeTime(el.dataset.time);
+    if (el.textContent !== txt) el.textContent = txt;
+  }
+}, 30000);
+
+// Escape in a conversation goes back to the list on narrow screens.
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && shell && store.state.openId && !document.querySelector('dialog[open]') && window.matchMedia('(max-width: 760px)').matches) {
+    navigate('/');
+  }
+});
+
+async function boot() {
+  try {
+    const cfg = await api.config();
+    if (cfg && typeof cfg === 'object') Object.assign(store.state.config, cfg);
+  } catch { /* defaults */ }
+  route();
+}
+
+boot();
