@@ -20,4 +20,4 @@ if [ -x Tests/browser/run.sh ]; then
 fi
 
 echo "== benchmark (quick)"
-./scripts/bench.sh --debug all --quick
+BENCH_CONFIG=debug ./scripts/bench.sh all --quick

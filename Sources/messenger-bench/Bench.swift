@@ -11,6 +11,7 @@ struct Bench: Sendable {
     let runId: String
     let quick: Bool
     let serverPid: Int32?
+    let databasePid: Int32?
     let pgbench: PgBench?
     let pgbenchSkipReason: String
     let graceSeconds: Double
@@ -32,7 +33,12 @@ struct Bench: Sendable {
         return Int(parts[3])
     }
 
-    func serverCPUSeconds() -> Double? { serverPid.flatMap { processTreeCPUSeconds(root: $0) } }
+    /// CPU seconds so far of the server's process tree and of the database's (when their pids are known).
+    func serverCPUSeconds() -> ServerCPU {
+        ServerCPU(
+            server: serverPid.flatMap { processTreeCPUSeconds(root: $0) },
+            database: databasePid.flatMap { processTreeCPUSeconds(root: $0) })
+    }
 
     func serverRSSKB() -> Int? { serverPid.flatMap { residentKB(pid: $0) } }
 
@@ -78,6 +84,11 @@ struct Bench: Sendable {
             report.errors.append("pgbench baseline failed: \(error)")
         }
     }
+}
+
+struct ServerCPU: Sendable {
+    let server: Double?
+    let database: Double?
 }
 
 func waitFirstId(_ stream: SSEConnection, seconds: Double) async -> Bool {

@@ -19,6 +19,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Server process id: enables server RSS (/proc/<pid>/status) and server CPU (process tree).")
     var serverPid: Int?
 
+    @Option(help: "PostgreSQL postmaster pid: adds the database's CPU (its process tree) to every scenario.")
+    var databasePid: Int?
+
     @Option(
         help: ArgumentHelp(
             "PostgreSQL URL of the server's database, for the pgbench raw-INSERT baseline.",
@@ -311,7 +314,7 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
 
     let bench = Bench(
         group: group, api: api, target: target, runId: runId, quick: common.quick,
-        serverPid: common.serverPid.map { Int32($0) }, pgbench: pgbench, pgbenchSkipReason: skipReason,
+        serverPid: common.serverPid.map { Int32($0) }, databasePid: common.databasePid.map { Int32($0) }, pgbench: pgbench, pgbenchSkipReason: skipReason,
         graceSeconds: common.grace ?? (common.quick ? 5 : 10), fileLimit: fileLimit)
 
     var run = RunReport(url: target.base, runId: runId, quick: common.quick, startedAt: Date())
@@ -319,6 +322,7 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
     run.environment["cpus"] = "\(ProcessInfo.processInfo.activeProcessorCount)"
     run.environment["fd_limit"] = "\(fileLimit.before) -> \(fileLimit.after) (raised to the hard limit)"
     if let pid = common.serverPid { run.environment["server_pid"] = "\(pid)" }
+    if let pid = common.databasePid { run.environment["database_pid"] = "\(pid)" }
     log("run \(runId) against \(target.base); RLIMIT_NOFILE \(fileLimit.before) -> \(fileLimit.after)")
 
     do {
@@ -332,6 +336,7 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
                 report.errors.append("scenario failed: \(error)")
             }
             report.printTable()
+            fflush(nil)  // all C streams: keeps tables in order with the stderr progress lines
             run.scenarios.append(report)
         }
     } catch {

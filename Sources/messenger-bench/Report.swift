@@ -34,16 +34,19 @@ struct ScenarioReport: Sendable {
         if max { metric("\(prefix) max", s.max, "ms", decimals: 3) }
     }
 
-    /// Client (this process) CPU over a measured phase, and the server's if its pid is known.
-    mutating func cpu(from start: CPUSample, to end: CPUSample, serverCPU: (Double, Double)?) {
+    /// Client (this process) CPU over a measured phase, and the server's and database's if their pids are known.
+    mutating func cpu(from start: CPUSample, to end: CPUSample, server: (ServerCPU, ServerCPU)) {
         let wall = Double(end.wallNs - start.wallNs) / 1e9
         let user = end.userSeconds - start.userSeconds
         let sys = end.systemSeconds - start.systemSeconds
         metric("client CPU user", user, "s", decimals: 2)
         metric("client CPU sys", sys, "s", decimals: 2)
         metric("client CPU", wall > 0 ? (user + sys) / wall * 100 : 0, "% of 1 core", decimals: 1)
-        if let (a, b) = serverCPU {
-            metric("server CPU (incl. children)", wall > 0 ? (b - a) / wall * 100 : 0, "% of 1 core", decimals: 1)
+        if let a = server.0.server, let b = server.1.server {
+            metric("server CPU", wall > 0 ? (b - a) / wall * 100 : 0, "% of 1 core", decimals: 1)
+        }
+        if let a = server.0.database, let b = server.1.database {
+            metric("database CPU", wall > 0 ? (b - a) / wall * 100 : 0, "% of 1 core", decimals: 1)
         }
         metric("measured wall time", wall, "s", decimals: 2)
     }

@@ -39,16 +39,12 @@ func runSend(_ b: Bench, _ s: SendSizes) async throws -> ScenarioReport {
     r.metric("messages sent", Double(latencies.count), "", decimals: 0)
     r.metric("messages/s", rate, "msg/s", decimals: 1)
     r.latency("latency", LatencySummary(nanoseconds: latencies), p95: true, max: true)
-    r.cpu(from: cpu0, to: cpu1, serverCPU: zip2(server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     if failures > 0 { r.errors.append("\(failures) sends failed; first: \(firstError ?? "?")") }
     await b.baseline(clients: 1, seconds: s.baselineSeconds, ours: rate, into: &r)
     return r
 }
 
-func zip2(_ a: Double?, _ b: Double?) -> (Double, Double)? {
-    guard let a, let b else { return nil }
-    return (a, b)
-}
 
 // MARK: - 2. Concurrent send
 
@@ -115,7 +111,7 @@ func runConcurrent(_ b: Bench, _ s: ConcurrentSizes) async throws -> ScenarioRep
     r.metric("messages sent", Double(latencies.count), "", decimals: 0)
     r.metric("messages/s", rate, "msg/s", decimals: 1)
     r.latency("latency", LatencySummary(nanoseconds: latencies), p95: true, max: true)
-    r.cpu(from: cpu0, to: cpu1, serverCPU: zip2(server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     if failures > 0 {
         r.errors.append("\(failures) sends failed; first: \(results.compactMap(\.firstError).first ?? "?")")
     }
@@ -266,7 +262,7 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
     r.metric("max pacing lag", Double(paced.maxLagNs) / 1e6, "ms", decimals: 3)
     r.metric("streams open", Double(idleStreams.count + recipientStreams.count - closedIdle - closedRecipients), "",
              decimals: 0)
-    r.cpu(from: cpu0, to: cpu1, serverCPU: zip2(server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     if lost > 0 { r.errors.append("\(lost) messages lost (not received within \(b.graceSeconds) s)") }
     if !complete && lost == 0 { r.errors.append("delivery did not complete") }
     if st.duplicated > 0 { r.errors.append("\(st.duplicated) messages delivered twice") }
@@ -353,7 +349,7 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     } else {
         r.notes.append("server RSS not measured: pass --server-pid <pid> (reads /proc/<pid>/status VmRSS)")
     }
-    r.cpu(from: cpu0, to: cpu1, serverCPU: zip2(server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     let f = failures.current
     if f.count > 0 { r.errors.append("\(f.count) connections failed; first: \(f.first ?? "?")") }
     if held < established.count {
@@ -451,7 +447,7 @@ func runBroadcast(_ b: Bench, _ s: BroadcastSizes) async throws -> ScenarioRepor
     r.latency("time to last", LatencySummary(nanoseconds: timeToLast), p95: false, max: true)
     r.latency("per receipt", LatencySummary(nanoseconds: perReceipt), p95: false, max: false)
     r.latency("POST", LatencySummary(nanoseconds: postLatencies))
-    r.cpu(from: cpu0, to: cpu1, serverCPU: zip2(server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     if lost > 0 { r.errors.append("\(lost) receipts missing after \(b.graceSeconds) s") }
     if state.current.duplicated > 0 { r.errors.append("\(state.current.duplicated) duplicate receipts") }
     if !failures.isEmpty { r.errors.append("\(failures.count) sends failed; first: \(failures[0])") }
@@ -579,7 +575,7 @@ func runResume(_ b: Bench, _ s: ResumeSizes) async throws -> ScenarioReport {
     r.metric("duplicated", Double(st.duplicated), "", decimals: 0)
     r.metric("resets", Double(st.resets), "", decimals: 0)
     r.latency("POST", LatencySummary(nanoseconds: paced.postLatencies))
-    r.cpu(from: cpu0, to: cpu1, serverCPU: zip2(server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     if lost > 0 { r.errors.append("\(lost) messages lost across resumes") }
     if st.duplicated > 0 { r.errors.append("\(st.duplicated) messages duplicated across resumes") }
     if st.misdelivered > 0 { r.errors.append("\(st.misdelivered) messages reached the wrong subscriber") }

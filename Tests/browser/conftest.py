@@ -1,4 +1,5 @@
 """Fixtures for the browser tests: a real messenger server (with its embedded PostgreSQL) and headless Chromium."""
+import glob
 import json
 import os
 import shutil
@@ -44,7 +45,7 @@ class Server:
         os.chmod(self.data_dir, 0o755)
         os.makedirs(ARTIFACTS, exist_ok=True)
         self.log_path = os.path.join(ARTIFACTS, 'browser-server.log')
-        self.log = open(self.log_path, 'ab')
+        self.log = open(self.log_path, 'wb')
         self.proc = None
 
     def start(self, timeout=90):
@@ -124,13 +125,28 @@ class Server:
         return c
 
 
+    def cleanup(self):
+        """Best effort: an embedded PostgreSQL left running (server killed hard) is stopped, the data dir removed."""
+        pgdata = os.path.join(self.data_dir, 'pgdata')
+        if os.path.exists(os.path.join(pgdata, 'postmaster.pid')):
+            pg_ctl = next((p for p in sorted(glob.glob('/usr/lib/postgresql/*/bin/pg_ctl'), reverse=True)), None)
+            if pg_ctl:
+                cmd = [pg_ctl, 'stop', '-m', 'fast', '-w', '-D', pgdata]
+                if os.geteuid() == 0:
+                    cmd = ['/usr/sbin/runuser', '-u', 'postgres', '--'] + cmd
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, check=False)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope='session')
 def server():
     s = Server()
-    s.start()
-    yield s
-    s.stop()
-    shutil.rmtree(s.data_dir, ignore_errors=True)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        s.cleanup()
 
 
 def _chrome(width, height, dark=False):

@@ -96,18 +96,15 @@ public final class PostgresConnection: @unchecked Sendable {
         return PQtransactionStatus(conn) == PQTRANS_IDLE
     }
 
-    /// Cheap liveness probe without a round trip: a server that closed the connection (restart,
-    /// `pg_terminate_backend`) leaves the socket readable with an error or EOF.
+    /// Cheap liveness probe without a round trip. An idle connection outside a query never has anything to read;
+    /// when its socket is readable, the server has sent a termination error (restart, `pg_terminate_backend`) or
+    /// closed it, so the connection is treated as broken.
     public func probe() -> Bool {
         guard let conn, !self.isBroken, PQstatus(conn) == CONNECTION_OK else { return false }
         var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-        let ready = poll(&descriptor, 1, 0)
-        if ready == 0 { return true }
-        if PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK {
-            self.isBroken = true
-            return false
-        }
-        return true
+        if poll(&descriptor, 1, 0) == 0 { return true }
+        self.isBroken = true
+        return false
     }
 
     /// The backend's process id (for `pg_terminate_backend` in tests).

@@ -69,9 +69,6 @@ public struct EmbeddedPostgres: Sendable {
             guard getpwnam(self.systemUser) != nil else { throw EmbeddedError.noUnprivilegedUser(self.systemUser) }
             // The postgres user must be able to reach the folder.
             chmod(self.dataDirectory.path, 0o755)
-            if (try? self.run(binaries.appendingPathComponent("pg_ctl"), ["--version"])) == nil {
-                throw EmbeddedError.pathNotAccessible(self.dataDirectory.path, user: self.systemUser)
-            }
             try self.checkReachable(self.dataDirectory.path)
         }
         if !fileManager.fileExists(atPath: self.clusterDirectory.appendingPathComponent("PG_VERSION").path) {
@@ -150,29 +147,16 @@ public struct EmbeddedPostgres: Sendable {
 
     @discardableResult
     private func run(_ executable: URL, _ arguments: [String]) throws -> String {
-        let process = Process()
-        if self.isRoot {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", self.systemUser, "--", executable.path] + arguments
-        } else {
-            process.executableURL = executable
-            process.arguments = arguments
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let command = self.isRoot ? ["/usr/sbin/runuser", "-u", self.systemUser, "--", executable.path] + arguments : [executable.path] + arguments
+        do {
+            return try ChildProcess.run(command)
+        } catch let failure as ChildProcess.Failure {
             throw EmbeddedError.commandFailed(
                 ([executable.lastPathComponent] + arguments.prefix(2)).joined(separator: " "),
-                status: process.terminationStatus,
-                output: output
+                status: failure.status,
+                output: failure.output
             )
         }
-        return output
     }
 
     private func chownToSystemUser(_ path: String) throws {
@@ -181,12 +165,9 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     private func checkReachable(_ path: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-        process.arguments = ["-u", self.systemUser, "--", "test", "-x", path]
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
+        do {
+            try ChildProcess.run(["/usr/sbin/runuser", "-u", self.systemUser, "--", "/usr/bin/test", "-x", path])
+        } catch {
             throw EmbeddedError.pathNotAccessible(path, user: self.systemUser)
         }
     }
@@ -209,16 +190,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     private static func capture(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.run([path] + arguments)
     }
 
     private static func currentUserName() -> String {

@@ -30,13 +30,25 @@ final class StuckReader: Sendable {
         self.descriptor = descriptor
     }
 
-    /// True once the server closed the connection (a write fails or a FIN/RST is pending).
-    func isClosedByServer() -> Bool {
-        var info = tcp_info()
-        var length = socklen_t(MemoryLayout<tcp_info>.size)
-        getsockopt(self.descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &length)
-        // TCP_CLOSE_WAIT (8) or TCP_CLOSE (7): the server has closed its side.
-        return info.tcpi_state == 8 || info.tcpi_state == 7
+    /// Reads whatever is buffered (the reader finally wakes up) and reports whether the stream ends with the
+    /// server's close: after being cut off, the data is followed by EOF; a live stream just has no more data.
+    func drainReachesEOF(timeout: Duration) async throws -> Bool {
+        let flags = fcntl(self.descriptor, F_GETFL)
+        _ = fcntl(self.descriptor, F_SETFL, flags | O_NONBLOCK)
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let count = read(self.descriptor, &buffer, buffer.count)
+            if count == 0 { return true }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    try await Task.sleep(for: .milliseconds(10))
+                    continue
+                }
+                return true
+            }
+        }
+        return false
     }
 
     func close() {
