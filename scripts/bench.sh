@@ -8,7 +8,9 @@
 #   scripts/bench.sh delivery --rate 500  # one scenario; any messenger-bench arguments pass through
 #
 # Environment: BENCH_PORT (default 39xxx, random), BENCH_NO_BUILD=1 (reuse .build/release),
-#              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs).
+#              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs),
+#              BENCH_SERVER_BIN / BENCH_TOOL_BIN (use these executables; no build),
+#              BENCH_SERVER_ARGS (extra `messenger serve` arguments, e.g. "--pool-size 32").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,12 +25,19 @@ if [[ $# -eq 0 ]]; then set -- all; fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "bench.sh: ulimit -n is $(ulimit -n)" >&2
 
-if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
-    echo "bench.sh: swift build -c $CONFIG" >&2
-    swift build -c "$CONFIG" --product messenger
-    swift build -c "$CONFIG" --product messenger-bench
+if [[ -n "${BENCH_SERVER_BIN:-}" && -n "${BENCH_TOOL_BIN:-}" ]]; then
+    SERVER_BIN=$BENCH_SERVER_BIN
+    TOOL_BIN=$BENCH_TOOL_BIN
+else
+    if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
+        echo "bench.sh: swift build -c $CONFIG" >&2
+        swift build -c "$CONFIG" --product messenger
+        swift build -c "$CONFIG" --product messenger-bench
+    fi
+    BIN=$(swift build -c "$CONFIG" --show-bin-path)
+    SERVER_BIN=${BENCH_SERVER_BIN:-$BIN/messenger}
+    TOOL_BIN=${BENCH_TOOL_BIN:-$BIN/messenger-bench}
 fi
-BIN=$(swift build -c "$CONFIG" --show-bin-path)
 
 # The data folder must be traversable by the postgres user when we run as root.
 DATA=$(mktemp -d /tmp/messenger-bench.XXXXXX)
@@ -53,8 +62,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "bench.sh: starting $BIN/messenger on 127.0.0.1:$PORT with embedded PostgreSQL in $DATA" >&2
-"$BIN/messenger" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" --dev-login >"$DATA/server.log" 2>&1 &
+echo "bench.sh: starting $SERVER_BIN on 127.0.0.1:$PORT with embedded PostgreSQL in $DATA" >&2
+# shellcheck disable=SC2086
+"$SERVER_BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" --dev-login ${BENCH_SERVER_ARGS:-} \
+    </dev/null >"$DATA/server.log" 2>&1 &
 SERVER_PID=$!
 
 for i in $(seq 1 240); do
@@ -72,12 +83,15 @@ done
 # PostgreSQL (postgres when we are root), trust authentication.
 if [[ $(id -u) -eq 0 ]]; then PGROLE=postgres; else PGROLE=${USER:-$(id -un)}; fi
 DB_URL="postgresql://$PGROLE@/messenger?host=$DATA/pgdata&port=5432"
+DB_PID=$(head -1 "$DATA/pgdata/postmaster.pid" 2>/dev/null || true)
+DB_PID_ARGS=()
+if [[ -n "$DB_PID" ]]; then DB_PID_ARGS=(--database-pid "$DB_PID"); fi
 
-echo "bench.sh: server pid $SERVER_PID, database $DB_URL" >&2
+echo "bench.sh: server pid $SERVER_PID, database $DB_URL (postmaster pid ${DB_PID:-?})" >&2
 echo "bench.sh: machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB RAM" >&2
 
 set +e
-"$BIN/messenger-bench" "$@" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --database-url "$DB_URL"
+"$TOOL_BIN" "$@" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --database-url "$DB_URL" "${DB_PID_ARGS[@]}"
 STATUS=$?
 set -e
 if [[ $STATUS -ne 0 ]]; then

@@ -26,7 +26,7 @@ struct Bench: Sendable {
     /// Parses the sequence number back out of a message's content ("m <run> <tag> <seq>"); nil for others.
     func sequence(in event: SSEEvent, tag: String) -> Int? {
         guard event.type == "message",
-              let message = try? JSONDecoder().decode(MessageDTO.self, from: Data(event.data))
+            let message = try? JSONDecoder().decode(MessageDTO.self, from: Data(event.data))
         else { return nil }
         let parts = message.content.split(separator: " ")
         guard parts.count == 4, parts[0] == "m", parts[1] == runId, parts[2] == tag else { return nil }

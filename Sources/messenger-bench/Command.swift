@@ -314,7 +314,8 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
 
     let bench = Bench(
         group: group, api: api, target: target, runId: runId, quick: common.quick,
-        serverPid: common.serverPid.map { Int32($0) }, databasePid: common.databasePid.map { Int32($0) }, pgbench: pgbench, pgbenchSkipReason: skipReason,
+        serverPid: common.serverPid.map { Int32($0) }, databasePid: common.databasePid.map { Int32($0) }, pgbench: pgbench,
+        pgbenchSkipReason: skipReason,
         graceSeconds: common.grace ?? (common.quick ? 5 : 10), fileLimit: fileLimit)
 
     var run = RunReport(url: target.base, runId: runId, quick: common.quick, startedAt: Date())

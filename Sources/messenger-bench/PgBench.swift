@@ -87,9 +87,9 @@ struct PgBench: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 private func spawn(_ executable: String, _ arguments: [String], outputPath: String) throws -> pid_t {

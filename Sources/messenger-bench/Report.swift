@@ -117,7 +117,8 @@ struct RunReport {
         }
         let w0 = max(10, rows.map { $0.0.count }.max() ?? 0)
         for row in rows {
-            print("  \(row.0.padding(toLength: w0, withPad: " ", startingAt: 0))  \(row.1.padding(toLength: 6, withPad: " ", startingAt: 0))  \(row.2)")
+            print(
+                "  \(row.0.padding(toLength: w0, withPad: " ", startingAt: 0))  \(row.1.padding(toLength: 6, withPad: " ", startingAt: 0))  \(row.2)")
         }
     }
 

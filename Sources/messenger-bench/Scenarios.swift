@@ -45,7 +45,6 @@ func runSend(_ b: Bench, _ s: SendSizes) async throws -> ScenarioReport {
     return r
 }
 
-
 // MARK: - 2. Concurrent send
 
 struct ConcurrentSizes: Sendable {
@@ -260,8 +259,9 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
     r.latency("delivery", LatencySummary(nanoseconds: latencies), p95: true, max: true)
     r.latency("POST", LatencySummary(nanoseconds: paced.postLatencies))
     r.metric("max pacing lag", Double(paced.maxLagNs) / 1e6, "ms", decimals: 3)
-    r.metric("streams open", Double(idleStreams.count + recipientStreams.count - closedIdle - closedRecipients), "",
-             decimals: 0)
+    r.metric(
+        "streams open", Double(idleStreams.count + recipientStreams.count - closedIdle - closedRecipients), "",
+        decimals: 0)
     r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
     if lost > 0 { r.errors.append("\(lost) messages lost (not received within \(b.graceSeconds) s)") }
     if !complete && lost == 0 { r.errors.append("delivery did not complete") }
@@ -396,8 +396,9 @@ func runBroadcast(_ b: Bench, _ s: BroadcastSizes) async throws -> ScenarioRepor
         var duplicated = 0
     }
     let state = Locked(
-        State(receivedAt: Array(repeating: Array(repeating: 0, count: g), count: rounds),
-              counts: Array(repeating: 0, count: rounds)))
+        State(
+            receivedAt: Array(repeating: Array(repeating: 0, count: g), count: rounds),
+            counts: Array(repeating: 0, count: rounds)))
     let streams = try await b.openStreams(users) { member, event in
         guard let round = b.sequence(in: event, tag: "g"), round >= 0, round < rounds else { return }
         state.withLock { st in

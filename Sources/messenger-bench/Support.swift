@@ -2,11 +2,11 @@ import Foundation
 import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // MARK: - Time
@@ -84,9 +84,9 @@ struct CPUSample: Sendable {
     static func now() -> CPUSample {
         var usage = rusage()
         #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         #else
-        getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF, &usage)
         #endif
         func secs(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
         return CPUSample(userSeconds: secs(usage.ru_utime), systemSeconds: secs(usage.ru_stime), wallNs: nowNs())
@@ -96,37 +96,37 @@ struct CPUSample: Sendable {
 /// CPU time of the server process and all its descendants (e.g. an embedded PostgreSQL), from /proc.
 func processTreeCPUSeconds(root: Int32) -> Double? {
     #if os(Linux)
-    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-    guard ticks > 0, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
-    var parent: [Int32: Int32] = [:]
-    var cpu: [Int32: Double] = [:]
-    for entry in entries {
-        guard let pid = Int32(entry),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { continue }
-        // Fields after "comm)": state(3) ppid(4) ... utime(14) stime(15)
-        let rest = stat[stat.index(after: close)...].split(separator: " ")
-        guard rest.count > 13, let ppid = Int32(rest[1]), let ut = Double(rest[11]), let st = Double(rest[12])
-        else { continue }
-        parent[pid] = ppid
-        cpu[pid] = (ut + st) / ticks
-    }
-    guard cpu[root] != nil else { return nil }
-    var total = 0.0
-    for (pid, seconds) in cpu {
-        var p = pid
-        var depth = 0
-        while depth < 64 {
-            if p == root { total += seconds; break }
-            guard let pp = parent[p], pp > 0 else { break }
-            p = pp
-            depth += 1
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard ticks > 0, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        var parent: [Int32: Int32] = [:]
+        var cpu: [Int32: Double] = [:]
+        for entry in entries {
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // Fields after "comm)": state(3) ppid(4) ... utime(14) stime(15)
+            let rest = stat[stat.index(after: close)...].split(separator: " ")
+            guard rest.count > 13, let ppid = Int32(rest[1]), let ut = Double(rest[11]), let st = Double(rest[12])
+            else { continue }
+            parent[pid] = ppid
+            cpu[pid] = (ut + st) / ticks
         }
-    }
-    return total
+        guard cpu[root] != nil else { return nil }
+        var total = 0.0
+        for (pid, seconds) in cpu {
+            var p = pid
+            var depth = 0
+            while depth < 64 {
+                if p == root { total += seconds; break }
+                guard let pp = parent[p], pp > 0 else { break }
+                p = pp
+                depth += 1
+            }
+        }
+        return total
     #else
-    return nil
+        return nil
     #endif
 }
 
@@ -144,9 +144,9 @@ func residentKB(pid: Int32) -> Int? {
 func raiseFileLimit() -> (before: UInt64, after: UInt64) {
     var rl = rlimit()
     #if os(Linux)
-    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
-    let resource = RLIMIT_NOFILE
+        let resource = RLIMIT_NOFILE
     #endif
     guard getrlimit(resource, &rl) == 0 else { return (0, 0) }
     let before = UInt64(rl.rlim_cur)
@@ -154,7 +154,7 @@ func raiseFileLimit() -> (before: UInt64, after: UInt64) {
         var wanted = rl
         wanted.rlim_cur = rl.rlim_max
         #if canImport(Darwin)
-        if wanted.rlim_cur > rlim_t(OPEN_MAX) { wanted.rlim_cur = rlim_t(OPEN_MAX) }
+            if wanted.rlim_cur > rlim_t(OPEN_MAX) { wanted.rlim_cur = rlim_t(OPEN_MAX) }
         #endif
         if setrlimit(resource, &wanted) == 0 { rl = wanted }
     }

@@ -25,7 +25,8 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "Dev login: POST /api/login with only a username signs in, creating the user. Default: on with the embedded database, off with DATABASE_URL."
+        help:
+            "Dev login: POST /api/login with only a username signs in, creating the user. Default: on with the embedded database, off with DATABASE_URL."
     )
     var devLogin: Bool?
 

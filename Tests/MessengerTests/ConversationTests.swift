@@ -116,12 +116,18 @@ struct ConversationTests {
         let unknown = try await api.send(.POST, "/api/conversations", token: users[0].token, json: ["title": "X", "usernames": ["nobody-\(UUID())"]])
         #expect(unknown.status == 404)
         #expect((unknown.object["usernames"] as? [String])?.count == 1)
-        #expect(try await api.send(.POST, "/api/conversations", token: users[0].token, json: ["title": "", "usernames": [users[1].username]]).status == 422)
+        #expect(
+            try await api.send(.POST, "/api/conversations", token: users[0].token, json: ["title": "", "usernames": [users[1].username]]).status
+                == 422)
         #expect(try await api.send(.POST, "/api/conversations", token: users[0].token, json: ["title": "T", "usernames": [String]()]).status == 422)
 
         #expect(try await api.send(.GET, "/api/conversations/\(id)/other_participant", token: users[0].token).status == 404)
-        #expect(try await api.send(.POST, "/api/conversations/\(id)/participants", token: users[1].token, json: ["username": users[3].username]).status == 201)
-        #expect(try await api.send(.POST, "/api/conversations/\(id)/participants", token: users[1].token, json: ["username": users[3].username]).status == 409)
+        #expect(
+            try await api.send(.POST, "/api/conversations/\(id)/participants", token: users[1].token, json: ["username": users[3].username]).status
+                == 201)
+        #expect(
+            try await api.send(.POST, "/api/conversations/\(id)/participants", token: users[1].token, json: ["username": users[3].username]).status
+                == 409)
         let participants = try await api.send(.GET, "/api/conversations/\(id)/participants", token: users[3].token).array
         #expect(participants.count == 4)
         #expect(participants.allSatisfy { $0.keys.contains("lastReadMessageId") })
@@ -133,7 +139,9 @@ struct ConversationTests {
         #expect(!list.contains { $0["id"] as? String == id })
 
         let direct = try await api.startConversation(users[0], with: users[1].username)
-        #expect(try await api.send(.POST, "/api/conversations/\(direct)/participants", token: users[0].token, json: ["username": users[3].username]).status == 422)
+        #expect(
+            try await api.send(.POST, "/api/conversations/\(direct)/participants", token: users[0].token, json: ["username": users[3].username])
+                .status == 422)
         #expect(try await api.send(.DELETE, "/api/conversations/\(direct)/participants/me", token: users[0].token).status == 422)
     }
 

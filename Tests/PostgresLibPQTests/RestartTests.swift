@@ -10,7 +10,8 @@ struct RestartTests {
         let cluster = try TestCluster.makeCluster(name: "restart")
         try cluster.start()
         defer { try? cluster.stop() }
-        let pool = PostgresConnectionPool(configuration: cluster.configuration, maximumConnections: 3, acquireTimeout: .seconds(2), logger: TestCluster.logger)
+        let pool = PostgresConnectionPool(
+            configuration: cluster.configuration, maximumConnections: 3, acquireTimeout: .seconds(2), logger: TestCluster.logger)
         defer { Task { await pool.shutdown() } }
         let listener = PostgresListener(configuration: cluster.configuration, channels: ["test_channel"], logger: TestCluster.logger)
         let listening = Task { try await listener.run() }

@@ -477,3 +477,76 @@ def test_keyboard_only(server, browsers):
     item.send_keys(Keys.ENTER)
     wait(d, lambda dd: open_conversation_id(dd), 10)
     assert not js_errors(d), js_errors(d)
+
+
+# 7 ---------------------------------------------------------------------------------------------------
+
+def _stored_auth(d):
+    import json as _json
+    raw = d.execute_script("return localStorage.getItem('messenger.auth')")
+    return _json.loads(raw) if raw else None
+
+
+def test_session_refresh_expiry_and_logout(server, browsers):
+    import json as _json
+    me = uniq('sess')
+    d = browsers()
+    dev_login(d, server, me)
+    auth = _stored_auth(d)
+    assert auth['user']['username'] == me and auth['token']
+
+    # Close to expiry: the app refreshes the token (POST /api/refresh_token) on start.
+    near = dict(auth, expiresAt=time.strftime('%Y-%m-%dT%H:%M:%S.000Z', time.gmtime(time.time() + 120)))
+    d.execute_script("localStorage.setItem('messenger.auth', arguments[0])", _json.dumps(near))
+    d.refresh()
+    wait_tid(d, 'sidebar', 15)
+    wait(d, lambda dd: _stored_auth(dd)['expiresAt'] != near['expiresAt'], 10, 'token not refreshed')
+    fresh = _stored_auth(d)
+    status, user = server.call('GET', '/api/auth_user', token=fresh['token'])
+    assert status == 200 and user['username'] == me
+
+    # A rejected token sends the user back to sign-in with a notice.
+    bad = dict(fresh, token=fresh['token'][:-4] + 'AAAA')
+    d.execute_script("localStorage.setItem('messenger.auth', arguments[0])", _json.dumps(bad))
+    d.refresh()
+    wait_tid(d, 'dev-username', 15)
+    assert _stored_auth(d) is None
+    assert 'sign in' in tid(d, 'auth-notice').text.lower()
+
+    # An expired token never leaves the sign-in screen.
+    expired = dict(fresh, expiresAt='2020-01-01T00:00:00.000Z')
+    d.execute_script("localStorage.setItem('messenger.auth', arguments[0])", _json.dumps(expired))
+    d.refresh()
+    wait_tid(d, 'dev-username', 15)
+    assert not tids(d, 'sidebar')
+
+    # Sign out kills the token on the server.
+    dev_login(d, server, me)
+    token = _stored_auth(d)['token']
+    tid(d, 'logout-button').click()
+    wait_tid(d, 'dev-username', 10)
+    assert _stored_auth(d) is None
+    status, _ = server.call('GET', '/api/auth_user', token=token)
+    assert status == 401
+
+    # Register and sign in with a password.
+    pw_user = uniq('pw')
+    tid(d, 'register-tab').click()
+    tid(d, 'login-username').send_keys(pw_user)
+    tid(d, 'login-password').send_keys('correct horse battery')
+    tid(d, 'login-submit').click()
+    wait_tid(d, 'sidebar', 15)
+    assert tid(d, 'current-username').text == pw_user
+    wait_tid(d, 'logout-button').click()
+    wait_tid(d, 'login-username', 10)
+    tid(d, 'login-username').send_keys(pw_user)
+    tid(d, 'login-password').send_keys('wrong password!')
+    tid(d, 'login-submit').click()
+    err = wait_tid(d, 'auth-error', 10)
+    assert 'invalid' in err.text.lower()
+    pw = tid(d, 'login-password')
+    pw.clear()
+    pw.send_keys('correct horse battery')
+    tid(d, 'login-submit').click()
+    wait_tid(d, 'sidebar', 15)
+    assert not js_errors(d), js_errors(d)

@@ -76,8 +76,8 @@ function jwtTimes(tok) {
 function refreshDueAt(a) {
   const exp = Date.parse(a.expiresAt);
   if (!Number.isFinite(exp)) return null;
-  const { iat } = jwtTimes(a.token);
-  const lifetime = Number.isFinite(iat) && iat < exp ? exp - iat : 14 * 86400000;
+  const t = jwtTimes(a.token);
+  const lifetime = Number.isFinite(t.iat) && Number.isFinite(t.exp) && t.iat < t.exp ? t.exp - t.iat : 14 * 86400000;
   const margin = Math.min(Math.max(lifetime / 3, 30000), 86400000);
   return exp - margin;
 }

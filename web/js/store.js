@@ -24,6 +24,7 @@ export const state = {
   listError: null,
   openId: null,
   threads: new Map(),     // conversation id -> Thread
+  drafts: new Map(),      // conversation id -> unsent composer text
   stream: 'idle',         // idle | connecting | open | down
 };
 
@@ -38,6 +39,7 @@ export function resetState() {
   state.listError = null;
   state.openId = null;
   state.threads.clear();
+  state.drafts.clear();
   lastMarked.clear();
   listGeneration++;
   emit('list');

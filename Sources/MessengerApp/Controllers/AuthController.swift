@@ -55,7 +55,9 @@ public struct AuthController: Sendable {
             var maxGroupSize: Int
         }
         return try JSONResponse.make(
-            Output(devLogin: self.configuration.devLogin, maxMessageLength: self.configuration.maxMessageLength, maxGroupSize: self.configuration.maxGroupSize)
+            Output(
+                devLogin: self.configuration.devLogin, maxMessageLength: self.configuration.maxMessageLength,
+                maxGroupSize: self.configuration.maxGroupSize)
         )
     }
 

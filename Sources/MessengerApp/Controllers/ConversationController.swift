@@ -7,7 +7,8 @@ public struct ConversationController: Sendable {
     let events: any ConversationEvents
     let configuration: AppConfiguration
 
-    public init(conversations: any ConversationRepository, users: any UserRepository, events: any ConversationEvents, configuration: AppConfiguration) {
+    public init(conversations: any ConversationRepository, users: any UserRepository, events: any ConversationEvents, configuration: AppConfiguration)
+    {
         self.conversations = conversations
         self.users = users
         self.events = events

@@ -5,7 +5,8 @@ import PostgresLibPQ
 /// Builds ``StreamEvent``s from the rows of the stream queries.
 enum StreamEventRow {
     /// The columns both stream queries select, in this order.
-    static let columns = "x.tx::text, x.id, x.conversation_id, x.kind, x.user_id, x.message_id, x.content, x.created_at, x.client_id, x.username, x.avatar_url"
+    static let columns =
+        "x.tx::text, x.id, x.conversation_id, x.kind, x.user_id, x.message_id, x.content, x.created_at, x.client_id, x.username, x.avatar_url"
 
     static func event(_ row: PostgresRow) throws -> StreamEvent {
         let (txText, id, conversationID, kindText, actorID, messageID, content, createdAt, clientID, username, avatar) = try row.decode(
@@ -33,11 +34,13 @@ enum StreamEventRow {
             let data =
                 "{\"conversationId\":\"\(conversationID)\",\"userId\":\"\(actorID)\",\"lastReadMessageId\":\(messageID.map { "\"\($0)\"" } ?? "null")}"
             let frame = SSEFrame.event(id: position, name: "read", data: data)
-            return StreamEvent(position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
+            return StreamEvent(
+                position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
         case .created, .joined, .left:
             let data = "{\"type\":\"\(kind.rawValue)\",\"conversationId\":\"\(conversationID)\",\"user\":\(user)}"
             let frame = SSEFrame.event(id: position, name: "conversation", data: data)
-            return StreamEvent(position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
+            return StreamEvent(
+                position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
         }
     }
 }

@@ -231,7 +231,9 @@ public struct PostgresConversationRepository: ConversationRepository {
 
     // MARK: Messages
 
-    public func createMessage(userID: Int64, conversationID: Int64, content: String, clientID: String?) async throws -> (message: Message, created: Bool)? {
+    public func createMessage(userID: Int64, conversationID: Int64, content: String, clientID: String?) async throws -> (
+        message: Message, created: Bool
+    )? {
         // One statement, so one round trip and one implicit transaction: the insert, the conversation's last message
         // and the sender's read position commit together. Both updates only move forward.
         let rows = try await self.pool.query(

@@ -2,7 +2,7 @@ import CLibPQ
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One libpq connection. Every method blocks: call them from a thread-pool thread, never from an event loop.

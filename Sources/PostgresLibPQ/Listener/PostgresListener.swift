@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// LISTENs on its own connection and yields notifications as an `AsyncSequence`.

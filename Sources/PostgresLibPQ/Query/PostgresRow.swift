@@ -32,7 +32,8 @@ public struct PostgresRow: Sendable {
             let text = PQgetvalue(result, row, field).map { String(cString: $0) } ?? ""
             throw PostgresError(
                 kind: .decoding,
-                serverMessage: "column '\(self.rows.columns[column])' (index \(column)): cannot decode \(text.prefix(40).debugDescription) as \(T.postgresTypeName)"
+                serverMessage:
+                    "column '\(self.rows.columns[column])' (index \(column)): cannot decode \(text.prefix(40).debugDescription) as \(T.postgresTypeName)"
             )
         }
         return value

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A client that sends one request and then never reads: the slow consumer of the slow-subscriber test.

@@ -59,7 +59,10 @@ final class TestServer: Sendable {
         return TestServer(port: port, database: database, logs: logs, configuration: configuration, group: group, task: task)
     }
 
-    private init(port: Int, database: PostgresConfiguration, logs: LogCapture, configuration: AppConfiguration, group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(
+        port: Int, database: PostgresConfiguration, logs: LogCapture, configuration: AppConfiguration, group: ServiceGroup,
+        task: Task<Void, any Error>
+    ) {
         self.port = port
         self.database = database
         self.logs = logs

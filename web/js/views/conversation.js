@@ -75,10 +75,16 @@ export function createConversationView(id, { onBack, onMembers }) {
     if (len === 0 || len > max()) return;
     store.send(id, content.trim());
     input.value = '';
+    store.state.drafts.delete(id);
     updateComposer();
     input.focus();
   }
-  input.addEventListener('input', updateComposer);
+  input.value = store.state.drafts.get(id) || '';
+  input.addEventListener('input', () => {
+    if (input.value) store.state.drafts.set(id, input.value);
+    else store.state.drafts.delete(id);
+    updateComposer();
+  });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
