@@ -22,9 +22,16 @@ public struct WebAppController: Sendable {
             router.on("api/**", method: method, use: notFound)
         }
         router.get("**") { request, _ in
-            guard let webDirectory = self.webDirectory,
-                let data = FileManager.default.contents(atPath: webDirectory + "/index.html")
-            else { throw AppError.notFound() }
+            guard let webDirectory = self.webDirectory else { throw AppError.notFound() }
+            // FileMiddleware serves files only when the route says 404: say it for every existing file.
+            let path = request.uri.path
+            if !path.contains(".."), path != "/" {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: webDirectory + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    throw HTTPError(.notFound)
+                }
+            }
+            guard let data = FileManager.default.contents(atPath: webDirectory + "/index.html") else { throw AppError.notFound() }
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
