@@ -198,9 +198,10 @@ struct AllCommand: AsyncParsableCommand {
                 ("send", { try await runSend($0, sendSizes) }),
                 ("concurrent", { try await runConcurrent($0, concurrentSizes) }),
                 ("delivery", { try await runDelivery($0, deliverySizes) }),
-                ("connections", { try await runConnections($0, connectionSizes) }),
                 ("broadcast", { try await runBroadcast($0, broadcastSizes) }),
                 ("resume", { try await runResume($0, resumeSizes) }),
+                // Last: thousands of closed streams can keep a server busy afterwards (see SERVER-FINDINGS.md).
+                ("connections", { try await runConnections($0, connectionSizes) }),
             ])
     }
 }
@@ -322,6 +323,7 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
     run.environment["client_event_loops"] = "\(max(1, common.eventLoops))"
     run.environment["cpus"] = "\(ProcessInfo.processInfo.activeProcessorCount)"
     run.environment["fd_limit"] = "\(fileLimit.before) -> \(fileLimit.after) (raised to the hard limit)"
+    run.environment["loadavg_start"] = loadAverage()
     if let pid = common.serverPid { run.environment["server_pid"] = "\(pid)" }
     if let pid = common.databasePid { run.environment["database_pid"] = "\(pid)" }
     log("run \(runId) against \(target.base); RLIMIT_NOFILE \(fileLimit.before) -> \(fileLimit.after)")
@@ -352,7 +354,9 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
         log("setup requests were rate limited \(limited) times (retried after Retry-After)")
     }
 
+    run.environment["loadavg_end"] = loadAverage()
     run.printSummary()
+    print("  load average: \(run.environment["loadavg_start"] ?? "?") at start, \(run.environment["loadavg_end"] ?? "?") at end")
     let data = try run.jsonData()
     if let path = common.json {
         try data.write(to: URL(fileURLWithPath: path))

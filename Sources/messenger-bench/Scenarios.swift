@@ -309,6 +309,7 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     let users = try await b.api.login(usernames: b.usernames("k", userCount), width: 32)
     try await sleep(seconds: 0.5)
     let rssBefore = b.serverRSSKB()
+    let fdsBefore = b.serverPid.flatMap { openFileCount(pid: $0) }
     let counters = RawCounters()
     let failures = Locked((count: 0, first: String?.none))
     let cpu0 = CPUSample.now()
@@ -332,6 +333,7 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     try await sleep(seconds: s.holdSeconds)
     let held = established.filter(\.isActive).count
     let rssAfter = b.serverRSSKB()
+    let fdsAfter = b.serverPid.flatMap { openFileCount(pid: $0) }
     let cpu1 = CPUSample.now()
     let server1 = b.serverCPUSeconds()
     r.metric("requested", Double(k), "", decimals: 0)
@@ -363,10 +365,23 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     if let first = closes.first {
         try? await EventLoopFuture.andAllComplete(closes, on: first.eventLoop).get()
     }
-    if b.serverPid != nil {
+    if let fdsBefore, let fdsAfter {
+        r.metric("server open fds before", Double(fdsBefore), "", decimals: 0)
+        r.metric("server open fds held", Double(fdsAfter), "", decimals: 0)
+    }
+    if let pid = b.serverPid {
+        // How quickly the server lets go of streams whose clients left (sockets, fds, memory).
         try await sleep(seconds: 1)
         if let rssClosed = b.serverRSSKB() {
             r.metric("server RSS 1 s after close", Double(rssClosed) / 1024, "MiB", decimals: 1)
+        }
+        if let fds = openFileCount(pid: pid) {
+            r.metric("server open fds 1 s after close", Double(fds), "", decimals: 0)
+            if let fdsBefore, fds > fdsBefore + held / 10 {
+                r.notes.append(
+                    "1 s after the client closed \(held) streams the server still holds \(fds - fdsBefore) more fds than before "
+                        + "(it has not noticed the disconnects yet)")
+            }
         }
     }
     return r

@@ -140,6 +140,17 @@ func residentKB(pid: Int32) -> Int? {
     return nil
 }
 
+/// The 1/5/15-minute load averages (a shared machine makes every number noisier; the report says how busy it was).
+func loadAverage() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
+}
+
+/// Open file descriptors of a process (sockets included), from /proc/<pid>/fd.
+func openFileCount(pid: Int32) -> Int? {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")).map(\.count)
+}
+
 /// Raises RLIMIT_NOFILE's soft limit to the hard limit. Returns (before, after).
 func raiseFileLimit() -> (before: UInt64, after: UInt64) {
     var rl = rlimit()

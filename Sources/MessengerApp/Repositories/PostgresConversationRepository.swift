@@ -68,22 +68,37 @@ public struct PostgresConversationRepository: ConversationRepository {
     }
 
     public func list(userID: Int64, before cursor: ConversationCursor?, limit: Int) async throws -> [Conversation] {
-        let activity = cursor?.activityMicros ?? Int64.max
-        let id = cursor?.id ?? Int64.max
-        let rows = try await self.pool.query(
-            """
-            SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr,
-                       (extract(epoch FROM c.last_activity_at) * 1000000)::bigint AS act
-                FROM participants p JOIN conversations c ON c.id = p.conversation_id
-                WHERE p.user_id = \(userID)
-                  AND ((extract(epoch FROM c.last_activity_at) * 1000000)::bigint, c.id) < (\(activity), \(id))
-                ORDER BY c.last_activity_at DESC, c.id DESC
-                LIMIT \(limit)
-            ) page \(unsafeRaw: Self.conversationJoins)
-            ORDER BY page.act DESC, page.cid DESC
-            """
-        )
+        // Compare raw timestamps (no per-row arithmetic); the cursor's microseconds convert exactly through float8
+        // for any date before the year 2255.
+        let rows: PostgresRows
+        if let cursor {
+            rows = try await self.pool.query(
+                """
+                SELECT \(unsafeRaw: Self.conversationColumns) FROM (
+                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act
+                    FROM participants p JOIN conversations c ON c.id = p.conversation_id
+                    WHERE p.user_id = \(userID)
+                      AND (c.last_activity_at, c.id) < (timestamptz 'epoch' + \(Double(cursor.activityMicros))::float8 * interval '1 microsecond', \(cursor.id))
+                    ORDER BY c.last_activity_at DESC, c.id DESC
+                    LIMIT \(limit)
+                ) page \(unsafeRaw: Self.conversationJoins)
+                ORDER BY page.act DESC, page.cid DESC
+                """
+            )
+        } else {
+            rows = try await self.pool.query(
+                """
+                SELECT \(unsafeRaw: Self.conversationColumns) FROM (
+                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act
+                    FROM participants p JOIN conversations c ON c.id = p.conversation_id
+                    WHERE p.user_id = \(userID)
+                    ORDER BY c.last_activity_at DESC, c.id DESC
+                    LIMIT \(limit)
+                ) page \(unsafeRaw: Self.conversationJoins)
+                ORDER BY page.act DESC, page.cid DESC
+                """
+            )
+        }
         return try rows.map(Self.conversation)
     }
 
@@ -91,8 +106,7 @@ public struct PostgresConversationRepository: ConversationRepository {
         let rows = try await self.pool.query(
             """
             SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr,
-                       (extract(epoch FROM c.last_activity_at) * 1000000)::bigint AS act
+                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act
                 FROM participants p JOIN conversations c ON c.id = p.conversation_id
                 WHERE p.user_id = \(userID) AND c.id = \(conversationID)
             ) page \(unsafeRaw: Self.conversationJoins)
@@ -102,7 +116,7 @@ public struct PostgresConversationRepository: ConversationRepository {
     }
 
     static let conversationColumns = """
-        c.id, c.title, c.is_group, c.participant_count, c.created_at, page.act, page.lr,
+        c.id, c.title, c.is_group, c.participant_count, c.created_at, (extract(epoch FROM page.act) * 1000000)::bigint, page.lr,
         m.id, m.content, m.created_at, m.client_id, mu.id, mu.username, mu.avatar_url,
         ou.id, ou.username, ou.avatar_url, un.unread, page.me
         """

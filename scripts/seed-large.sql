@@ -1,0 +1,34 @@
+-- Seeds the data set of the listing benchmark: 10,000 users, user 'seed1' in 1,000 one-to-one conversations,
+-- 1,000,000 messages (1,000 per conversation, both participants writing). Run on a migrated, empty database:
+--   psql "$DATABASE_URL" -f scripts/seed-large.sql
+\set ON_ERROR_STOP on
+BEGIN;
+INSERT INTO users (username) SELECT 'seed' || g FROM generate_series(1, 10000) g;
+
+INSERT INTO conversations (direct_key, participant_count, created_at, last_activity_at)
+SELECT (SELECT id FROM users WHERE username = 'seed1') || ':' || u.id, 2, now() - interval '30 days', now() - interval '30 days'
+FROM users u WHERE u.username <> 'seed1' ORDER BY u.id LIMIT 1000;
+
+INSERT INTO participants (user_id, conversation_id)
+SELECT split_part(direct_key, ':', 1)::bigint, id FROM conversations WHERE direct_key IS NOT NULL
+UNION ALL
+SELECT split_part(direct_key, ':', 2)::bigint, id FROM conversations WHERE direct_key IS NOT NULL;
+
+INSERT INTO messages (content, user_id, conversation_id, created_at)
+SELECT 'seeded message ' || n,
+       CASE WHEN n % 2 = 0 THEN split_part(c.direct_key, ':', 1)::bigint ELSE split_part(c.direct_key, ':', 2)::bigint END,
+       c.id,
+       now() - interval '30 days' + (n * interval '1 second') + (c.id * interval '1 millisecond')
+FROM conversations c CROSS JOIN generate_series(1, 1000) n
+WHERE c.direct_key IS NOT NULL;
+
+UPDATE conversations c SET last_message_id = m.id, last_activity_at = m.created_at
+FROM (SELECT DISTINCT ON (conversation_id) id, conversation_id, created_at FROM messages ORDER BY conversation_id, id DESC) m
+WHERE m.conversation_id = c.id;
+
+-- seed1 has read all but the last 10 messages of every conversation.
+UPDATE participants p SET last_read_message_id = (
+    SELECT id FROM messages m WHERE m.conversation_id = p.conversation_id ORDER BY id DESC OFFSET 10 LIMIT 1)
+WHERE p.user_id = (SELECT id FROM users WHERE username = 'seed1');
+COMMIT;
+ANALYZE;
