@@ -28,7 +28,9 @@ struct CommonOptions: ParsableArguments {
             discussion: "Defaults to $MESSENGER_BENCH_DATABASE_URL. Without it (or --pgbench-args) the ratio is skipped."))
     var databaseUrl: String?
 
-    @Option(help: "pgbench connection arguments instead of a URL, e.g. \"-h /tmp/sock -U postgres messenger\".")
+    @Option(
+        parsing: .unconditional,
+        help: "pgbench connection arguments instead of a URL, e.g. \"-h /tmp/sock -p 5432 -U postgres messenger\".")
     var pgbenchArgs: String?
 
     @Option(help: "Seconds pgbench runs for the 1-client baseline of `send` (default 5, quick 2).")
