@@ -14,10 +14,8 @@ swift build --build-tests
 echo "== swift test"
 swift test --skip-build
 
-if [ -x Tests/browser/run.sh ]; then
-    echo "== browser tests"
-    Tests/browser/run.sh
-fi
+echo "== browser tests"
+bash Tests/browser/run.sh
 
 echo "== benchmark (quick)"
 BENCH_CONFIG=debug ./scripts/bench.sh all --quick

@@ -45,9 +45,15 @@ chmod 755 "$DATA"
 SERVER_PID=""
 cleanup() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        # Graceful stop (it also stops the embedded PostgreSQL). After `connections` the server may need a while to
+        # close thousands of streams, so allow a minute before SIGKILL.
         kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 600); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "bench.sh: server still running 60 s after SIGTERM; killing it" >&2
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+        fi
+        wait "$SERVER_PID" 2>/dev/null || true
     fi
     # Should the server not have stopped its embedded PostgreSQL, stop it here.
     if [[ -f "$DATA/pgdata/postmaster.pid" ]]; then

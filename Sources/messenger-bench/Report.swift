@@ -106,7 +106,7 @@ struct RunReport {
             "environment": environment,
             "scenarios": scenarios.map(\.jsonObject),
         ]
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 
     func printSummary() {

@@ -287,7 +287,8 @@ def test_restart_server_nothing_missing_nothing_doubled(server, browsers):
         _, ps = server.call('GET', f'/api/conversations/{conv["id"]}/participants', token=w['token'], expect=200)
         return next(p['lastReadMessageId'] for p in ps if p['username'] == reader)
     wait(d, lambda dd: read_pos() == dup1['id'] or int(read_pos() or 0) > int(dup1['id']), 10, 'read position not updated')
-    assert d.execute_script('return typeof window.__messengerStreams') == 'number'
+    # The browser's own reconnect (Last-Event-ID) did it: still the first and only EventSource.
+    assert d.execute_script('return window.__messengerStreams') == 1
 
 
 # 4b --------------------------------------------------------------------------------------------------
@@ -549,4 +550,43 @@ def test_session_refresh_expiry_and_logout(server, browsers):
     pw.send_keys('correct horse battery')
     tid(d, 'login-submit').click()
     wait_tid(d, 'sidebar', 15)
+    assert not js_errors(d), js_errors(d)
+
+
+# 8 ---------------------------------------------------------------------------------------------------
+
+def test_read_only_while_visible(server, browsers):
+    me, peer = uniq('vis'), uniq('vispeer')
+    server.login(me)
+    p = server.login(peer)
+    conv = server.start_conversation(p['token'], me)
+    first = server.send(p['token'], conv['id'], 'first')
+    d = browsers()
+    dev_login(d, server, me)
+    open_conversation(d, conv['id'])
+    wait_message(d, 'first')
+
+    def my_read_position():
+        _, ps = server.call('GET', f'/api/conversations/{conv["id"]}/participants', token=p['token'], expect=200)
+        return next(x['lastReadMessageId'] for x in ps if x['username'] == me)
+    wait(d, lambda dd: my_read_position() == first['id'], 10, 'open conversation not marked read')
+
+    # The page goes to the background (simulated: headless Chromium keeps every tab visible).
+    d.execute_script("""
+      Object.defineProperty(document, 'visibilityState', { get: () => 'hidden', configurable: true });
+      Object.defineProperty(document, 'hidden', { get: () => true, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));""")
+    second = server.send(p['token'], conv['id'], 'while hidden')
+    wait_message(d, 'while hidden')
+    wait(d, lambda dd: dd.title.startswith('(1)'), 5, f'no unread count in the title: {d.title!r}')
+    wait(d, lambda dd: badge(dd, conv['id']) == '1', 5, 'no badge while hidden')
+    time.sleep(1)
+    assert my_read_position() == first['id'], 'marked read while the page was hidden'
+    # Back to the foreground: read now.
+    d.execute_script("""
+      delete document.visibilityState; delete document.hidden;
+      document.dispatchEvent(new Event('visibilitychange'));""")
+    wait_message(d, 'while hidden')
+    wait(d, lambda dd: my_read_position() == second['id'], 10, 'not marked read once visible again')
+    wait(d, lambda dd: not dd.title.startswith('('), 5)
     assert not js_errors(d), js_errors(d)

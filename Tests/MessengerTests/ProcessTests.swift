@@ -1,0 +1,46 @@
+import Foundation
+import PostgresTestSupport
+import Testing
+
+@Suite("Server processes: several instances on one database, SIGTERM", .serialized)
+struct ProcessTests {
+    @Test("a message posted on one process reaches a subscriber on another; SIGTERM with open streams exits promptly")
+    func twoProcesses() async throws {
+        let database = try await TestCluster.shared.freshDatabase()
+        // The first process migrates; both start from the same schema.
+        let a = try await ServerProcess.start(database: database)
+        let b: ServerProcess
+        do {
+            b = try await ServerProcess.start(database: database)
+        } catch {
+            a.kill()
+            throw error
+        }
+        defer {
+            a.kill()
+            b.kill()
+        }
+        let apiA = APIClient(baseURL: a.baseURL)
+        let alice = try await apiA.devLogin(uniqueName("a"))
+        let bob = try await apiA.devLogin(uniqueName("b"))
+        let conversation = try await apiA.startConversation(alice, with: bob.username)
+        let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
+        let onA = try await SSEClient.connect(a.baseURL, token: alice.token)
+        defer {
+            onB.close()
+            onA.close()
+        }
+        try await RealtimeTests.waitFor { onB.lastEventID != nil && onA.lastEventID != nil }
+        let sent = try await apiA.sendMessage(alice, conversation, "from process A")
+        try await onB.wait(timeout: .seconds(5)) { $0.contains { $0.json["id"] as? String == sent["id"] as? String } }
+        // A reply on B reaches A.
+        let reply = try await APIClient(baseURL: b.baseURL).sendMessage(bob, conversation, "from process B")
+        try await onA.wait(timeout: .seconds(5)) { $0.contains { $0.json["id"] as? String == reply["id"] as? String } }
+
+        let took = try await a.terminate()
+        let elapsed = try #require(took, "process A did not exit after SIGTERM")
+        #expect(elapsed < .seconds(5))
+        try await onA.waitForEnd(timeout: .seconds(5))
+        #expect(try await b.terminate() != nil)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import PostgresLibPQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `messenger` executable in its own process, for multi-instance and signal tests.
+final class ServerProcess: Sendable {
+    let pid: pid_t
+    let port: Int
+    var baseURL: String { "http://127.0.0.1:\(self.port)" }
+
+    static let executable = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../../.build/debug/messenger").standardizedFileURL.path
+
+    /// Starts `messenger serve` on `database` (as a libpq key=value string) and waits until it is ready.
+    static func start(database: PostgresConfiguration) async throws -> ServerProcess {
+        let port = Int.random(in: 20_000...29_999)
+        let conninfo = database.parameters.map { "\($0.0)='\($0.1)'" }.joined(separator: " ")
+        let arguments = [
+            Self.executable, "serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", conninfo, "--dev-login",
+            "--bcrypt-cost", "4", "--log-level", "warning",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["JWT_KEY"] = "process-test-key-0123456789-0123456789"
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, Self.executable, nil, nil, argv, envp) == 0 else { throw TestFailure("cannot start \(Self.executable)") }
+        let server = ServerProcess(pid: pid, port: port)
+        let api = APIClient(baseURL: server.baseURL)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let reply = try? await api.send(.GET, "/readyz"), reply.status == 200 { return server }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.kill()
+        throw TestFailure("server process did not become ready")
+    }
+
+    private init(pid: pid_t, port: Int) {
+        self.pid = pid
+        self.port = port
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns how long it took, or nil if it did not exit in `timeout`.
+    func terminate(timeout: Duration = .seconds(10)) async throws -> Duration? {
+        let start = ContinuousClock.now
+        Glibc.kill(self.pid, SIGTERM)
+        while ContinuousClock.now - start < timeout {
+            var status: Int32 = 0
+            if waitpid(self.pid, &status, WNOHANG) == self.pid { return ContinuousClock.now - start }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    func kill() {
+        Glibc.kill(self.pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(self.pid, &status, 0)
+    }
+}
