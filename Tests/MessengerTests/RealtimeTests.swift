@@ -198,6 +198,22 @@ struct RealtimeTests {
         stuck.close()
     }
 
+    @Test("beyond the per-user limit the oldest stream is closed")
+    func streamLimit() async throws {
+        let server = try await TestServer.start { $0.maxStreamsPerUser = 2 }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let first = try await SSEClient.connect(server.baseURL, token: alice.token)
+        try await Self.waitFor { first.lastEventID != nil }
+        let second = try await SSEClient.connect(server.baseURL, token: alice.token)
+        try await Self.waitFor { second.lastEventID != nil }
+        let third = try await SSEClient.connect(server.baseURL, token: alice.token)
+        defer { for client in [first, second, third] { client.close() } }
+        try await first.waitForEnd(timeout: .seconds(5))
+        #expect(!second.isEnded && !third.isEnded)
+    }
+
     @Test("logout closes the session's streams")
     func logoutClosesStream() async throws {
         let server = try await TestServer.start()
