@@ -31,4 +31,15 @@ struct DatabaseOptions: ParsableArguments {
         }
         return found
     }
+
+    /// The database to use: `DATABASE_URL`, else the embedded cluster, started if needed. `stop` stops the
+    /// cluster when this call started it.
+    func open(logger: Logger) throws -> (configuration: PostgresConfiguration, stop: @Sendable () -> Void) {
+        if let url = self.resolvedDatabaseURL {
+            return (PostgresConfiguration(url: url), {})
+        }
+        let cluster = EmbeddedPostgres(dataDirectory: self.dataDirectory, logger: logger)
+        let started = try cluster.start()
+        return (cluster.configuration, { if started { try? cluster.stop() } })
+    }
 }

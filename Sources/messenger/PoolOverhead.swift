@@ -23,18 +23,8 @@ struct PoolOverhead: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "messenger")
         logger.logLevel = .warning
-        var embedded: EmbeddedPostgres?
-        var started = false
-        let configuration: PostgresConfiguration
-        if let url = self.database.resolvedDatabaseURL {
-            configuration = PostgresConfiguration(url: url)
-        } else {
-            let cluster = EmbeddedPostgres(dataDirectory: self.database.dataDirectory, logger: logger)
-            started = try cluster.start()
-            embedded = cluster
-            configuration = cluster.configuration
-        }
-        defer { if started { try? embedded?.stop() } }
+        let (configuration, stopDatabase) = try self.database.open(logger: logger)
+        defer { stopDatabase() }
 
         let query: PostgresQuery = "SELECT 1"
         let raw = try PostgresConnection(configuration: configuration, logger: logger)
@@ -66,7 +56,8 @@ struct PoolOverhead: AsyncParsableCommand {
         print(String(format: "  raw libpq, 1 connection, calling thread : %8.0f /s  (%.1f µs each)", rawRate, 1_000_000 / rawRate))
         print(String(format: "  pool, 1 task                            : %8.0f /s  (%.1f µs each)", poolRate, 1_000_000 / poolRate))
         print(String(format: "  pool, %2d tasks                           : %8.0f /s", self.concurrency, concurrentRate))
-        print(String(format: "  pool overhead per query                 : %8.1f µs (%.0f%% of the raw rate kept)", overhead, 100 * poolRate / rawRate))
+        print(
+            String(format: "  pool overhead per query                 : %8.1f µs (%.0f%% of the raw rate kept)", overhead, 100 * poolRate / rawRate))
     }
 }
 

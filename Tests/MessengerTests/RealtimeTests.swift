@@ -214,6 +214,18 @@ struct RealtimeTests {
         #expect(!second.isEnded && !third.isEnded)
     }
 
+    @Test("a client that disconnects is dropped at once, not at the next heartbeat")
+    func disconnectNoticed() async throws {
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let streams = try await (0..<5).asyncMap { _ in try await SSEClient.connect(server.baseURL, token: alice.token) }
+        try await Self.waitFor { server.realtime.registry.count == 5 }
+        for stream in streams { stream.close() }
+        try await Self.waitFor(timeout: .seconds(3)) { server.realtime.registry.count == 0 }
+    }
+
     @Test("logout closes the session's streams")
     func logoutClosesStream() async throws {
         let server = try await TestServer.start()

@@ -67,8 +67,14 @@ public struct StreamController: Sendable {
                     throw error
                 }
                 do {
-                    for await frame in subscriber.frames {
-                        try await writer.write(frame)
+                    // Without watching the inbound side, a client that went away would only be noticed at the next
+                    // heartbeat write; this ends the stream as soon as the connection closes.
+                    try await request.body.consumeWithInboundCloseHandler { _ in
+                        for await frame in subscriber.frames {
+                            try await writer.write(frame)
+                        }
+                    } onInboundClosed: {
+                        subscriber.close(reason: .shutdown)
                     }
                     realtime.registry.remove(subscriber)
                     try await writer.finish(nil)

@@ -23,10 +23,7 @@ public struct PostgresStreamRepository: StreamRepository {
         let rows = try await self.pool.query(
             """
             WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-            SELECT \(unsafeRaw: StreamEventRow.columns), (SELECT
-                EXISTS (SELECT 1 FROM messages, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
-                OR EXISTS (SELECT 1 FROM stream_events, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
-            ) AS pending
+            SELECT \(unsafeRaw: StreamEventRow.columns)
             FROM (
                 SELECT m.tx, m.id, m.conversation_id, 'message' AS kind, m.user_id, m.id AS message_id, m.content,
                        m.created_at, m.client_id, u.username, u.avatar_url
@@ -42,19 +39,18 @@ public struct PostgresStreamRepository: StreamRepository {
             LIMIT \(limit)
             """
         )
-        if rows.isEmpty {
-            let pending = try await self.pool.query(
-                """
-                WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-                SELECT EXISTS (SELECT 1 FROM messages, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
-                    OR EXISTS (SELECT 1 FROM stream_events, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
-                """
-            )
-            return ([], try pending.first!.decode(Bool.self, at: 0))
-        }
         let events = try rows.map(StreamEventRow.event)
-        let pending = try rows[rows.count - 1].decode(Bool.self, at: 11)
-        return (events, pending || rows.count == limit)
+        // Delivered what is complete; now ask whether rows are waiting behind a transaction still running.
+        let last = events.last?.position ?? position
+        let lastTX = String(last.tx)
+        let pending = try await self.pool.query(
+            """
+            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+            SELECT EXISTS (SELECT 1 FROM messages, h WHERE tx >= h.xmin AND (tx, id) > (\(lastTX)::xid8, \(last.id)::bigint))
+                OR EXISTS (SELECT 1 FROM stream_events, h WHERE tx >= h.xmin AND (tx, id) > (\(lastTX)::xid8, \(last.id)::bigint))
+            """
+        )
+        return (events, try pending.first!.decode(Bool.self, at: 0) || rows.count == limit)
     }
 
     public func events(forUser userID: Int64, after position: StreamPosition, limit: Int) async throws -> [StreamEvent] {

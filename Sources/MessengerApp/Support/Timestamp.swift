@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibPQ
 
 /// RFC 3339 timestamps with microseconds in UTC, as the API promises (`2026-11-23T10:00:00.123456Z`).
 public enum Timestamp {
@@ -11,24 +12,10 @@ public enum Timestamp {
             fraction += 1_000_000
             seconds -= 1
         }
-        var days = seconds / 86_400
-        var rest = seconds % 86_400
-        if rest < 0 {
-            rest += 86_400
-            days -= 1
-        }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day, hour, minute, second) = PostgresTimestamp.civil(fromUnixSeconds: seconds)
         var out = ""
         out.reserveCapacity(27)
-        func append(_ value: Int64, _ width: Int) {
+        func append(_ value: Int, _ width: Int) {
             let text = String(value)
             if text.count < width { out += String(repeating: "0", count: width - text.count) }
             out += text
@@ -39,13 +26,13 @@ public enum Timestamp {
         out += "-"
         append(day, 2)
         out += "T"
-        append(rest / 3600, 2)
+        append(hour, 2)
         out += ":"
-        append((rest % 3600) / 60, 2)
+        append(minute, 2)
         out += ":"
-        append(rest % 60, 2)
+        append(second, 2)
         out += "."
-        append(fraction, 6)
+        append(Int(fraction), 6)
         out += "Z"
         return out
     }

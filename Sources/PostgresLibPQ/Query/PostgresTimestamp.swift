@@ -4,7 +4,7 @@ import struct Foundation.Date
 ///
 /// Connections set `TimeZone=UTC` and `DateStyle=ISO`, so the server always answers
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]+00`. Parsing that by hand is much cheaper than a `DateFormatter`.
-enum PostgresTimestamp {
+public enum PostgresTimestamp {
     static func format(_ date: Date) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = micros / 1_000_000
@@ -89,7 +89,8 @@ enum PostgresTimestamp {
         return era * 146_097 + doe - 719_468
     }
 
-    private static func civil(fromUnixSeconds seconds: Int64) -> (Int, Int, Int, Int, Int, Int) {
+    /// Year, month, day, hour, minute, second (UTC) of a Unix time.
+    public static func civil(fromUnixSeconds seconds: Int64) -> (Int, Int, Int, Int, Int, Int) {
         var days = Int(seconds / 86_400)
         var rest = Int(seconds % 86_400)
         if rest < 0 {

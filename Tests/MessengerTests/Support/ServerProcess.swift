@@ -2,7 +2,7 @@ import Foundation
 import PostgresLibPQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real `messenger` executable in its own process, for multi-instance and signal tests.

@@ -14,6 +14,7 @@ final class TestServer: Sendable {
     let database: PostgresConfiguration
     let logs: LogCapture
     let configuration: AppConfiguration
+    let realtime: RealtimeService
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -56,13 +57,22 @@ final class TestServer: Sendable {
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        return TestServer(port: port, database: database, logs: logs, configuration: configuration, group: group, task: task)
+        return TestServer(
+            port: port,
+            database: database,
+            logs: logs,
+            configuration: configuration,
+            realtime: server.realtime,
+            group: group,
+            task: task
+        )
     }
 
     private init(
-        port: Int, database: PostgresConfiguration, logs: LogCapture, configuration: AppConfiguration, group: ServiceGroup,
-        task: Task<Void, any Error>
+        port: Int, database: PostgresConfiguration, logs: LogCapture, configuration: AppConfiguration, realtime: RealtimeService,
+        group: ServiceGroup, task: Task<Void, any Error>
     ) {
+        self.realtime = realtime
         self.port = port
         self.database = database
         self.logs = logs
