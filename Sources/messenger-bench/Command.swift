@@ -171,7 +171,7 @@ struct MessengerBench: AsyncParsableCommand {
             """,
         subcommands: [
             AllCommand.self, SendCommand.self, ConcurrentCommand.self, DeliveryCommand.self,
-            ConnectionsCommand.self, BroadcastCommand.self, ResumeCommand.self,
+            ConnectionsCommand.self, BroadcastCommand.self, ResumeCommand.self, ListingCommand.self,
         ]
     )
 }
