@@ -51,8 +51,10 @@ public struct MessengerServer {
         let conversations = PostgresConversationRepository(pool: pool, maxGroupSize: configuration.maxGroupSize)
         let streamRepository = PostgresStreamRepository(pool: pool)
         let sessionCache = SessionCache(ttl: configuration.sessionCacheTTL)
+        var listenerDatabase = database
+        listenerDatabase.parameters.append(("application_name", RealtimeService.listenerApplicationName))
         let listener = PostgresListener(
-            configuration: database,
+            configuration: listenerDatabase,
             channels: [RealtimeService.eventsChannel, RealtimeService.sessionsChannel],
             logger: logger
         )

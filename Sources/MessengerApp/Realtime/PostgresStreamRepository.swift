@@ -20,37 +20,49 @@ public struct PostgresStreamRepository: StreamRepository {
 
     public func events(after position: StreamPosition, limit: Int) async throws -> (events: [StreamEvent], pending: Bool) {
         let tx = String(position.tx)
+        // One round trip: the complete events after the position, and whether more wait behind a transaction that
+        // is still running (always one row, with NULL event columns when there are no events).
         let rows = try await self.pool.query(
             """
-            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-            SELECT \(unsafeRaw: StreamEventRow.columns)
-            FROM (
-                SELECT m.tx, m.id, m.conversation_id, 'message' AS kind, m.user_id, m.id AS message_id, m.content,
-                       m.created_at, m.client_id, u.username, u.avatar_url
-                FROM messages m JOIN users u ON u.id = m.user_id, h
-                WHERE (m.tx, m.id) > (\(tx)::xid8, \(position.id)::bigint) AND m.tx < h.xmin
-                UNION ALL
-                SELECT e.tx, e.id, e.conversation_id, e.kind, e.user_id, e.message_id, NULL, e.created_at, NULL,
-                       u.username, u.avatar_url
-                FROM stream_events e JOIN users u ON u.id = e.user_id, h
-                WHERE (e.tx, e.id) > (\(tx)::xid8, \(position.id)::bigint) AND e.tx < h.xmin
-            ) x
+            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+            ev AS (
+                SELECT * FROM (
+                    SELECT m.tx, m.id, m.conversation_id, 'message' AS kind, m.user_id, m.id AS message_id, m.content,
+                           m.created_at, m.client_id, u.username, u.avatar_url
+                    FROM messages m JOIN users u ON u.id = m.user_id, h
+                    WHERE (m.tx, m.id) > (\(tx)::xid8, \(position.id)::bigint) AND m.tx < h.xmin
+                    UNION ALL
+                    SELECT e.tx, e.id, e.conversation_id, e.kind, e.user_id, e.message_id, NULL, e.created_at, NULL,
+                           u.username, u.avatar_url
+                    FROM stream_events e JOIN users u ON u.id = e.user_id, h
+                    WHERE (e.tx, e.id) > (\(tx)::xid8, \(position.id)::bigint) AND e.tx < h.xmin
+                ) y
+                ORDER BY y.tx, y.id
+                LIMIT \(limit)
+            ),
+            p AS (
+                SELECT EXISTS (SELECT 1 FROM messages, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
+                    OR EXISTS (SELECT 1 FROM stream_events, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
+                    AS pending
+            )
+            SELECT \(unsafeRaw: StreamEventRow.columns), p.pending
+            FROM p LEFT JOIN ev x ON true
             ORDER BY x.tx, x.id
-            LIMIT \(limit)
             """
         )
+        guard let first = rows.first else { return ([], false) }
+        let pending = try first.decode(Bool.self, at: 11)
+        if try first.decode(Int64?.self, at: 1) == nil { return ([], pending) }
         let events = try rows.map(StreamEventRow.event)
-        // Delivered what is complete; now ask whether rows are waiting behind a transaction still running.
-        let last = events.last?.position ?? position
-        let lastTX = String(last.tx)
-        let pending = try await self.pool.query(
-            """
-            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-            SELECT EXISTS (SELECT 1 FROM messages, h WHERE tx >= h.xmin AND (tx, id) > (\(lastTX)::xid8, \(last.id)::bigint))
-                OR EXISTS (SELECT 1 FROM stream_events, h WHERE tx >= h.xmin AND (tx, id) > (\(lastTX)::xid8, \(last.id)::bigint))
-            """
+        return (events, pending || rows.count == limit)
+    }
+
+    /// Whether another process listens for stream notifications (another server instance on this database).
+    public func otherListeners(excluding pid: Int32) async throws -> Bool {
+        let rows = try await self.pool.query(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = \(RealtimeService.listenerApplicationName) AND pid <> \(pid))"
         )
-        return (events, try pending.first!.decode(Bool.self, at: 0) || rows.count == limit)
+        return try rows.first!.decode(Bool.self, at: 0)
     }
 
     public func events(forUser userID: Int64, after position: StreamPosition, limit: Int) async throws -> [StreamEvent] {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import PostgresLibPQ
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers the stream: reads committed events from PostgreSQL in order and pushes them to this process's
 /// subscribers; wakes on local commits, on other instances' `NOTIFY`, and on a slow tick as a safety net.
@@ -12,6 +13,8 @@ import ServiceLifecycle
 public final class RealtimeService: Service, ConversationEvents, Sendable {
     public static let eventsChannel = "messenger_events"
     public static let sessionsChannel = "messenger_sessions"
+    /// The listener connection's `application_name`, by which instances find each other in `pg_stat_activity`.
+    public static let listenerApplicationName = "messenger-listener"
 
     let stream: any StreamRepository
     public let registry: SubscriberRegistry
@@ -25,6 +28,9 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let notifies: AsyncStream<Void>
     private let notify: AsyncStream<Void>.Continuation
+    /// True while another instance listens: only then is a `NOTIFY` worth its transaction. Starts true so that
+    /// nothing is missed before the first look.
+    private let othersListening = Atomic<Bool>(true)
 
     /// - Parameter start: the position to deliver from, normally ``StreamRepository/currentPosition()``.
     public init(
@@ -129,6 +135,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     private func notifyLoop() async {
         guard let notifier = self.notifier else { return }
         for await _ in self.notifies {
+            guard self.othersListening.load(ordering: .relaxed) else { continue }
             do {
                 try await notifier.notify(channel: Self.eventsChannel, payload: self.instanceID)
             } catch {
@@ -155,13 +162,22 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         }
     }
 
-    /// Heartbeats, token expiry, and a periodic look at the tables in case a wake-up was missed.
+    /// Heartbeats, token expiry, a periodic look at the tables in case a wake-up was missed (also how a new
+    /// instance hears others before they notice it), and every 2 s a check for other instances.
     private func tickLoop() async {
         var sinceHeartbeat = Duration.zero
+        var sinceInstanceCheck = Duration.seconds(2)
         let tick = Duration.milliseconds(500)
         while !Task.isCancelled {
             do { try await Task.sleep(for: tick) } catch { return }
             self.wake.yield()
+            sinceInstanceCheck += tick
+            if sinceInstanceCheck >= .seconds(2), let listener = self.listener {
+                sinceInstanceCheck = .zero
+                let pid = listener.backendPID
+                let others = pid == 0 ? true : ((try? await self.stream.otherListeners(excluding: pid)) ?? true)
+                self.othersListening.store(others, ordering: .relaxed)
+            }
             sinceHeartbeat += tick
             if sinceHeartbeat >= self.configuration.heartbeatInterval {
                 sinceHeartbeat = .zero
