@@ -43,7 +43,7 @@ public struct MessageController: Sendable {
             )
         else { throw AppError.notFound("conversation not found") }
         if created { self.events.messageCreated(id: Int64(message.id)!, conversationID: conversationID) }
-        return try JSONResponse.make(message, status: created ? .created : .ok)
+        return message.response(status: created ? .created : .ok)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {

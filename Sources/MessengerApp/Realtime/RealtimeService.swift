@@ -31,6 +31,8 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     /// True while another instance listens: only then is a `NOTIFY` worth its transaction. Starts true so that
     /// nothing is missed before the first look.
     private let othersListening = Atomic<Bool>(true)
+    /// Set when the last look found rows behind a running transaction.
+    private let pendingRows = Atomic<Bool>(false)
 
     /// - Parameter start: the position to deliver from, normally ``StreamRepository/currentPosition()``.
     public init(
@@ -84,6 +86,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             group.addTask { await self.notifyLoop() }
             group.addTask { await self.listenLoop() }
             group.addTask { await self.tickLoop() }
+            group.addTask { await self.pendingWatchdog() }
             try? await gracefulShutdown()
             self.logger.info("closing realtime streams", metadata: ["streams": "\(self.registry.count)"])
             self.registry.shutdown()
@@ -98,9 +101,16 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         var membership: [Int64: [Int64]] = [:]
         let batch = 1000
         for await _ in self.wakes {
-            var backoff = Duration.milliseconds(1)
             while !Task.isCancelled {
                 do {
+                    if self.registry.count == 0 {
+                        // Nobody to deliver to: just move the start point forward, without reading any events.
+                        let now = try await self.stream.currentPosition()
+                        if self.registry.advanceIfEmpty(to: now) {
+                            position = max(position, now)
+                            break
+                        }
+                    }
                     let (events, pending) = try await self.stream.events(after: position, limit: batch)
                     for event in events {
                         if event.changesMembership { membership[event.conversationID] = nil }
@@ -118,10 +128,10 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                         position = event.position
                     }
                     if events.count == batch { continue }
-                    guard pending else { break }
-                    // Rows exist behind a transaction still running: look again shortly.
-                    try await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .milliseconds(200))
+                    // Rows wait behind a transaction still running. If it is a message send, its own wake-up
+                    // comes at commit; the watchdog covers writers that never wake us.
+                    self.pendingRows.store(pending, ordering: .relaxed)
+                    break
                 } catch is CancellationError {
                     return
                 } catch {
@@ -159,6 +169,15 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                     self.registry.close(session: id)
                 }
             }
+        }
+    }
+
+    /// Looks again 5 ms after rows were found waiting behind a running transaction, in case that transaction is
+    /// not one that wakes us at commit (a login, another application's writer).
+    private func pendingWatchdog() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .milliseconds(5)) } catch { return }
+            if self.pendingRows.exchange(false, ordering: .relaxed) { self.wake.yield() }
         }
     }
 

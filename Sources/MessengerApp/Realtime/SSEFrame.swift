@@ -6,9 +6,14 @@ enum SSEFrame {
         var text = ""
         if let id { text += "id: \(id)\n" }
         if let name { text += "event: \(name)\n" }
-        // Our JSON never contains raw newlines, but split anyway so a frame can never be broken by data.
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
-            text += "data: \(line)\n"
+        // Our JSON never contains raw newlines; should data ever have one, each line gets its own field so the frame
+        // cannot break.
+        if data.utf8.contains(10) {
+            for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
+                text += "data: \(line)\n"
+            }
+        } else {
+            text += "data: " + data + "\n"
         }
         text += "\n"
         return ByteBuffer(string: text)

@@ -16,19 +16,27 @@ enum StreamEventRow {
             throw PostgresError(kind: .decoding, serverMessage: "bad stream row")
         }
         let position = StreamPosition(tx: tx, id: id, time: Int64(createdAt.timeIntervalSince1970))
-        let user = "{\"id\":\"\(actorID)\",\"username\":\(JSONText.quote(username)),\"avatarURL\":\(avatar.map(JSONText.quote) ?? "null")}"
+        let user = User(id: actorID, username: username, avatarURL: avatar)
         switch kind {
         case .message:
-            let base =
-                "{\"id\":\"\(id)\",\"content\":\(JSONText.quote(content ?? "")),\"conversationId\":\"\(conversationID)\",\"createdAt\":\"\(Timestamp.format(createdAt))\","
-            let tail = ",\"user\":\(user)" + (clientID.map { ",\"clientId\":" + JSONText.quote($0) } ?? "") + "}"
+            var message = Message(
+                id: id,
+                content: content ?? "",
+                conversationID: conversationID,
+                createdAt: Timestamp.format(createdAt),
+                mine: true,
+                user: user,
+                clientID: clientID
+            )
+            let actorFrame = SSEFrame.event(id: position, name: nil, data: message.jsonText)
+            message.mine = false
             return StreamEvent(
                 position: position,
                 kind: kind,
                 conversationID: conversationID,
                 actorID: actorID,
-                actorFrame: SSEFrame.event(id: position, name: nil, data: base + "\"mine\":true" + tail),
-                othersFrame: SSEFrame.event(id: position, name: nil, data: base + "\"mine\":false" + tail)
+                actorFrame: actorFrame,
+                othersFrame: SSEFrame.event(id: position, name: nil, data: message.jsonText)
             )
         case .read:
             let data =
@@ -37,7 +45,7 @@ enum StreamEventRow {
             return StreamEvent(
                 position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
         case .created, .joined, .left:
-            let data = "{\"type\":\"\(kind.rawValue)\",\"conversationId\":\"\(conversationID)\",\"user\":\(user)}"
+            let data = "{\"type\":\"\(kind.rawValue)\",\"conversationId\":\"\(conversationID)\",\"user\":\(user.jsonText)}"
             let frame = SSEFrame.event(id: position, name: "conversation", data: data)
             return StreamEvent(
                 position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)

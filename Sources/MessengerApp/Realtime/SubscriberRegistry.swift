@@ -83,6 +83,16 @@ public final class SubscriberRegistry: Sendable {
 
     var position: StreamPosition { self.state.withLock { $0.position } }
 
+    /// Moves the start position to `position` only while nobody is subscribed (then there is nobody to deliver
+    /// to, and reading the events would be wasted work). Atomic with ``add(identity:channel:resumeFrom:)``.
+    func advanceIfEmpty(to position: StreamPosition) -> Bool {
+        self.state.withLock { state in
+            guard state.count == 0 else { return false }
+            if position > state.position { state.position = position }
+            return true
+        }
+    }
+
     var all: [Subscriber] { self.state.withLock { $0.byUser.values.flatMap { $0 } } }
 
     /// Open streams in this process.
