@@ -26,7 +26,7 @@ public struct StreamController: Sendable {
         }
         let identity = try context.requireIdentity()
         let lastEventID = request.headers[Self.lastEventID] ?? request.uri.queryParameters["lastEventId"].map(String.init)
-        guard let start = self.realtime.subscribe(identity: identity, channel: context.channel, lastEventID: lastEventID) else {
+        guard let start = try await self.realtime.subscribe(identity: identity, channel: context.channel, lastEventID: lastEventID) else {
             throw AppError(.serviceUnavailable, "shutting down")
         }
         let realtime = self.realtime

@@ -103,14 +103,10 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         for await _ in self.wakes {
             while !Task.isCancelled {
                 do {
-                    if self.registry.count == 0 {
-                        // Nobody to deliver to: just move the start point forward, without reading any events.
-                        let now = try await self.stream.currentPosition()
-                        if self.registry.advanceIfEmpty(to: now) {
-                            position = max(position, now)
-                            break
-                        }
-                    }
+                    // Nobody to deliver to: read nothing. The first subscriber moves the start point forward
+                    // (see `subscribe`), and we continue from there.
+                    if self.registry.count == 0 { break }
+                    position = max(position, self.registry.position)
                     let (events, pending) = try await self.stream.events(after: position, limit: batch)
                     for event in events {
                         if event.changesMembership { membership[event.conversationID] = nil }
@@ -224,7 +220,11 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         case reset(Subscriber)
     }
 
-    func subscribe(identity: Identity, channel: any Channel, lastEventID: String?) -> Start? {
+    func subscribe(identity: Identity, channel: any Channel, lastEventID: String?) async throws -> Start? {
+        if self.registry.count == 0 {
+            // The dispatcher reads nothing while nobody listens: bring the start point up to now first.
+            _ = self.registry.advanceIfEmpty(to: try await self.stream.currentPosition())
+        }
         guard let lastEventID, !lastEventID.isEmpty else {
             return self.registry.add(identity: identity, channel: channel, resumeFrom: nil).map(Start.live)
         }
