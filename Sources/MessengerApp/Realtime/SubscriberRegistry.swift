@@ -74,13 +74,6 @@ public final class SubscriberRegistry: Sendable {
         for subscriber in targets { subscriber.deliver(event) }
     }
 
-    /// Moves the start position of new subscribers forward when no event was delivered.
-    func advance(to position: StreamPosition) {
-        self.state.withLock { state in
-            if position > state.position { state.position = position }
-        }
-    }
-
     var position: StreamPosition { self.state.withLock { $0.position } }
 
     /// Moves the start position to `position` only while nobody is subscribed (then there is nobody to deliver
@@ -97,8 +90,6 @@ public final class SubscriberRegistry: Sendable {
 
     /// Open streams in this process.
     public var count: Int { self.state.withLock { $0.count } }
-
-    func users() -> Set<Int64> { self.state.withLock { Set($0.byUser.keys) } }
 
     func close(session sessionID: UUID) {
         for subscriber in self.all where subscriber.sessionID == sessionID {

@@ -116,7 +116,7 @@ public struct PostgresConversationRepository: ConversationRepository {
     }
 
     static let conversationColumns = """
-        c.id, c.title, c.is_group, c.participant_count, c.created_at, (extract(epoch FROM page.act) * 1000000)::bigint, page.lr,
+        c.id, c.title, c.is_group, c.participant_count, c.created_at, (extract(epoch FROM page.act) * 1000000)::bigint,
         m.id, m.content, m.created_at, m.client_id, mu.id, mu.username, mu.avatar_url,
         ou.id, ou.username, ou.avatar_url, un.unread, page.me
         """
@@ -140,12 +140,12 @@ public struct PostgresConversationRepository: ConversationRepository {
         """
 
     static func conversation(_ row: PostgresRow) throws -> Conversation {
-        let (id, title, isGroup, count, createdAt, activity, lastRead) = try row.decode((Int64, String?, Bool, Int, Date, Int64, Int64?).self)
+        let (id, title, isGroup, count, createdAt, activity) = try row.decode((Int64, String?, Bool, Int, Date, Int64).self)
         let (messageID, content, messageCreatedAt, clientID, senderID, senderName, senderAvatar) = try row.decode(
             (Int64?, String?, Date?, String?, Int64?, String?, String?).self,
-            from: 7
+            from: 6
         )
-        let (otherID, otherName, otherAvatar, unread, me) = try row.decode((Int64?, String?, String?, Int64, Int64).self, from: 14)
+        let (otherID, otherName, otherAvatar, unread, me) = try row.decode((Int64?, String?, String?, Int64, Int64).self, from: 13)
         var lastMessage: Message?
         if let messageID, let content, let messageCreatedAt, let senderID, let senderName {
             lastMessage = Message(
@@ -159,7 +159,6 @@ public struct PostgresConversationRepository: ConversationRepository {
             )
         }
         let other = otherID.flatMap { otherID in otherName.map { User(id: otherID, username: $0, avatarURL: otherAvatar) } }
-        _ = lastRead
         return Conversation(
             id: String(id),
             title: title,
