@@ -114,5 +114,4 @@ public final class Subscriber: Sendable {
         }
     }
 
-    var isClosed: Bool { self.state.withLock { $0.closed } }
 }
