@@ -20,8 +20,12 @@ public struct MessengerServer {
         logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) async throws -> MessengerServer {
+        // The stream's horizon looks only at connections with this name (schema/0005): set last, so it wins over an
+        // application_name in DATABASE_URL.
+        var poolDatabase = database
+        poolDatabase.parameters.append(("application_name", PostgresStreamRepository.writerApplicationName))
         let pool = PostgresConnectionPool(
-            configuration: database,
+            configuration: poolDatabase,
             maximumConnections: configuration.databasePoolSize,
             logger: logger
         )
@@ -58,9 +62,14 @@ public struct MessengerServer {
             channels: [RealtimeService.eventsChannel, RealtimeService.sessionsChannel],
             logger: logger
         )
-        let notifier = PostgresNotifier(configuration: database, logger: logger)
+        var notifierDatabase = database
+        notifierDatabase.parameters.append(("application_name", "messenger-notifier"))
+        let notifier = PostgresNotifier(configuration: notifierDatabase, logger: logger)
+        let codec = StreamPositionCodec(serverKey: configuration.jwtKey, databaseToken: try await streamRepository.identityToken())
         let realtime = RealtimeService(
             stream: streamRepository,
+            users: users,
+            codec: codec,
             start: try await streamRepository.currentPosition(),
             listener: listener,
             notifier: notifier,

@@ -43,22 +43,22 @@ struct Bench: Sendable {
     func serverRSSKB() -> Int? { serverPid.flatMap { residentKB(pid: $0) } }
 
     func openStream(
-        _ user: BenchUser, lastEventId: String? = nil, onEvent: @escaping @Sendable (SSEEvent) -> Void
+        _ user: BenchUser, lastEventId: String? = nil, on other: Target? = nil, onEvent: @escaping @Sendable (SSEEvent) -> Void
     ) async throws -> SSEConnection {
         try await SSEConnection.connect(
-            group: group, target: target, token: user.token, lastEventId: lastEventId, onEvent: onEvent)
+            group: group, target: other ?? target, token: user.token, lastEventId: lastEventId, onEvent: onEvent)
     }
 
     /// Opens one stream per user (bounded parallelism) and waits for each stream's first `id:` (the server's
     /// subscription point), so nothing sent afterwards can be missed.
     func openStreams(
-        _ users: [BenchUser], onEvent: @escaping @Sendable (Int, SSEEvent) -> Void
+        _ users: [BenchUser], on other: Target? = nil, onEvent: @escaping @Sendable (Int, SSEEvent) -> Void
     ) async throws -> [SSEConnection] {
         let indexed = Array(users.enumerated()).map { ($0.offset, $0.element) }
         let noIds = Locked(0)
         let streams = try await boundedMap(indexed, width: 64) { pair in
             let (index, user) = pair
-            let stream = try await self.openStream(user) { event in onEvent(index, event) }
+            let stream = try await self.openStream(user, on: other) { event in onEvent(index, event) }
             // A server that sends no id: at connect (not ours) should not cost 5 s per stream.
             let patience = noIds.current > 0 ? 0.2 : 5
             if !(await waitFirstId(stream, seconds: patience)) { noIds.withLock { $0 += 1 } }

@@ -71,6 +71,12 @@ struct DeliveryOptions: ParsableArguments {
 
     @Option(help: "Sender/recipient conversations the `delivery` load is spread over (default 10, quick 4).")
     var pairs: Int?
+
+    @Option(help: "Open the `delivery` streams on this second instance (same database) while sending to --url: the two-process latency.")
+    var subscribeURL: String?
+
+    @Flag(help: "Hold a foreign transaction (with an xid, idle) open on the database during `delivery` (needs --database-url).")
+    var foreignTransaction = false
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -130,7 +136,8 @@ extension DeliveryOptions {
     func sizes(quick: Bool) -> DeliverySizes {
         DeliverySizes(
             rate: rate ?? (quick ? 50 : 200), seconds: deliveryDuration ?? (quick ? 3 : 10),
-            idle: idle ?? (quick ? 50 : 1000), pairs: pairs ?? (quick ? 4 : 10))
+            idle: idle ?? (quick ? 50 : 1000), pairs: pairs ?? (quick ? 4 : 10), subscribeURL: subscribeURL,
+            foreignTransaction: foreignTransaction)
     }
 }
 

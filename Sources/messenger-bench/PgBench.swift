@@ -64,6 +64,22 @@ struct PgBench: Sendable {
         throw BenchError("could not find tps in pgbench output: \(result.output.suffix(400))")
     }
 
+    /// Starts, in the background, a transaction outside the application that takes a transaction id and then sits
+    /// idle for `seconds` (like a forgotten `BEGIN; INSERT …` in psql). Returns its pid; SIGTERM ends it early.
+    func holdForeignTransaction(seconds: Int) throws -> pid_t {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("messenger-bench-foreign-\(UUID().uuidString).sql")
+        try """
+        BEGIN;
+        CREATE TEMP TABLE bench_foreign (x int);
+        INSERT INTO bench_foreign VALUES (1);
+        SELECT pg_sleep(\(seconds));
+        ROLLBACK;
+
+        """.write(to: script, atomically: true, encoding: .utf8)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("messenger-bench-foreign.log").path
+        return try spawn(executable, ["-n", "-f", script.path, "-t", "1", "-c", "1"] + connectionArgs, outputPath: output)
+    }
+
     /// Runs pgbench with output captured in a file. Spawned with posix_spawn and an empty signal mask: threads of
     /// this process block signals, and Foundation's Process would pass that mask on, so pgbench's -T timer
     /// (SIGALRM) would never fire.

@@ -1,6 +1,10 @@
 import Foundation
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 // MARK: - 1. Sequential send
 
 struct SendSizes: Sendable {
@@ -180,6 +184,10 @@ struct DeliverySizes: Sendable {
     var seconds: Int
     var idle: Int
     var pairs: Int
+    /// Streams on this second instance (same database) while messages are sent to the main one.
+    var subscribeURL: String? = nil
+    /// A foreign idle transaction holds an xid during the run.
+    var foreignTransaction = false
 }
 
 func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport {
@@ -189,6 +197,11 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
     r.param("idle_subscribers", s.idle)
     r.param("pairs", s.pairs)
     log("delivery: \(s.rate) msg/s for \(s.seconds) s over \(s.pairs) conversations, \(s.idle) idle subscribers")
+    let streamTarget = try s.subscribeURL.map { try Target(url: $0) }
+    if let url = s.subscribeURL {
+        r.param("subscribe_url", url)
+        r.notes.append("streams on \(url), sends to the main --url: two processes, one database")
+    }
     let total = s.rate * s.seconds
     let users = try await b.api.login(usernames: b.usernames("d", 2 * s.pairs))
     let senders = (0..<s.pairs).map { users[2 * $0] }
@@ -209,10 +222,10 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
     let state = Locked(State(sentAt: Array(repeating: 0, count: total), receivedAt: Array(repeating: 0, count: total)))
     let pairs = s.pairs
     log("delivery: opening \(s.idle) idle + \(s.pairs) recipient streams")
-    let idleStreams = try await b.openStreams(idleUsers) { _, event in
+    let idleStreams = try await b.openStreams(idleUsers, on: streamTarget) { _, event in
         if event.type == "message" { state.withLock { $0.idleMessages += 1 } }
     }
-    let recipientStreams = try await b.openStreams(recipients) { index, event in
+    let recipientStreams = try await b.openStreams(recipients, on: streamTarget) { index, event in
         guard let seq = b.sequence(in: event, tag: "d"), seq >= 0, seq < total else { return }
         state.withLock { st in
             if seq % pairs != index { st.misdelivered += 1 }
@@ -224,6 +237,15 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
             }
         }
     }
+    var foreign: pid_t?
+    if s.foreignTransaction {
+        guard let pgbench = b.pgbench else { throw BenchError("--foreign-transaction needs --database-url") }
+        foreign = try pgbench.holdForeignTransaction(seconds: s.seconds + Int(b.graceSeconds) + 5)
+        r.param("foreign_transaction", 1)
+        r.notes.append("a foreign transaction (pgbench: BEGIN; INSERT …; pg_sleep) held an xid, idle, for the whole run")
+        try await sleep(seconds: 0.5)
+    }
+    defer { if let foreign { kill(foreign, SIGTERM) } }
     let cpu0 = CPUSample.now()
     let server0 = b.serverCPUSeconds()
     let paced = await pacedSend(
@@ -330,7 +352,18 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     let openSeconds = Double(nowNs() - cpu0.wallNs) / 1e9
     let established = channels.compactMap { $0 }
     log("connections: \(established.count) established in \(fmt(openSeconds)) s; holding \(s.holdSeconds) s")
+    // What idle streams cost while nothing happens (heartbeats, session checks, the safety look).
+    try await sleep(seconds: 0.5)
+    let idle0 = (nowNs(), b.serverCPUSeconds())
     try await sleep(seconds: s.holdSeconds)
+    let idle1 = (nowNs(), b.serverCPUSeconds())
+    let idleWall = Double(idle1.0 - idle0.0) / 1e9
+    if let a = idle0.1.server, let z = idle1.1.server {
+        r.metric("server CPU while idle", (z - a) / idleWall * 100, "% of a core", decimals: 2)
+    }
+    if let a = idle0.1.database, let z = idle1.1.database {
+        r.metric("database CPU while idle", (z - a) / idleWall * 100, "% of a core", decimals: 2)
+    }
     let held = established.filter(\.isActive).count
     let rssAfter = b.serverRSSKB()
     let fdsAfter = b.serverPid.flatMap { openFileCount(pid: $0) }

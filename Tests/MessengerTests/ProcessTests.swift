@@ -1,5 +1,6 @@
 import Foundation
 import PostgresTestSupport
+import Synchronization
 import Testing
 
 @Suite("Server processes: several instances on one database, SIGTERM", .serialized)
@@ -43,4 +44,71 @@ struct ProcessTests {
         try await onA.waitForEnd(timeout: .seconds(5))
         #expect(try await b.terminate() != nil)
     }
+
+    @Test("kill -9 of one of two instances while it sends: the other keeps delivering within 2 s, every acknowledged message arrives exactly once")
+    func killNine() async throws {
+        let database = try await TestCluster.shared.freshDatabase()
+        let a = try await ServerProcess.start(database: database)
+        let b: ServerProcess
+        do {
+            b = try await ServerProcess.start(database: database)
+        } catch {
+            a.kill()
+            throw error
+        }
+        defer {
+            a.kill()
+            b.kill()
+        }
+        let apiA = APIClient(baseURL: a.baseURL)
+        let apiB = APIClient(baseURL: b.baseURL)
+        let alice = try await apiB.devLogin(uniqueName("a"))
+        let bob = try await apiB.devLogin(uniqueName("b"))
+        let conversation = try await apiB.startConversation(alice, with: bob.username)
+        let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
+        defer { onB.close() }
+        try await RealtimeTests.waitFor { onB.lastEventID != nil }
+
+        // Four senders on A until it dies; what A acknowledged (201) is owed to Bob.
+        let acknowledged = IDList()
+        let senders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        var n = 0
+                        while true {
+                            guard let sent = try? await apiA.sendMessage(alice, conversation, "A \(writer) \(n)") else { return }
+                            acknowledged.append(sent["id"] as! String)
+                            n += 1
+                        }
+                    }
+                }
+            }
+        }
+        try await RealtimeTests.waitFor(timeout: .seconds(20)) { acknowledged.ids.count >= 60 }
+        a.kill()
+        await senders.value
+
+        // B goes on delivering its own sends promptly.
+        for n in 0..<10 {
+            let start = ContinuousClock.now
+            let sent = try await apiB.sendMessage(alice, conversation, "B \(n)")
+            let latency = try await onB.arrival(ofMessage: sent["id"] as! String, timeout: .seconds(5)) - start
+            #expect(latency < .seconds(2), "delivery on B after A died: \(latency)")
+        }
+        let owed = acknowledged.ids
+        try await onB.wait(timeout: .seconds(5)) { events in
+            let seen = Set(events.filter { $0.event == nil }.compactMap { $0.json["id"] as? String })
+            return owed.allSatisfy(seen.contains)
+        }
+        let ids = onB.events.filter { $0.event == nil }.compactMap { $0.json["id"] as? String }
+        #expect(Set(ids).count == ids.count, "no message twice")
+    }
+}
+
+/// Ids collected by concurrent tasks.
+final class IDList: Sendable {
+    private let state = Mutex<[String]>([])
+    func append(_ id: String) { self.state.withLock { $0.append(id) } }
+    var ids: [String] { self.state.withLock { $0 } }
 }

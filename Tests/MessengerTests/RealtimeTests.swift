@@ -108,11 +108,15 @@ struct RealtimeTests {
         try await stale.wait { $0.contains { $0.event == "reset" } }
     }
 
-    @Test("property: concurrent writers and randomly reconnecting subscribers get every message exactly once, in order")
+    @Test("property: concurrent writers on two instances and a subscriber reconnecting at random to either get every message exactly once, in order")
     func exactlyOnce() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
+        let other = try await TestServer.start(database: server.database)
+        defer { Task { await other.stop() } }
         let api = APIClient(baseURL: server.baseURL)
+        let apiOther = APIClient(baseURL: other.baseURL)
+        let bases = [server.baseURL, other.baseURL]
         let reader = try await api.devLogin(uniqueName("r"))
         let writers = try await (0..<4).asyncMap { _ in try await api.devLogin(uniqueName("w")) }
         let conversations = try await writers.asyncMap { try await api.startConversation($0, with: reader.username) }
@@ -132,7 +136,7 @@ struct RealtimeTests {
                     stream = first
                     next = nil
                 } else {
-                    stream = try await SSEClient.connect(server.baseURL, token: reader.token, lastEventID: lastID)
+                    stream = try await SSEClient.connect(bases.randomElement()!, token: reader.token, lastEventID: lastID)
                 }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...150)))
                 stream.close()
@@ -145,7 +149,8 @@ struct RealtimeTests {
             for (index, writer) in writers.enumerated() {
                 group.addTask {
                     for n in 0..<perWriter {
-                        try await api.sendMessage(writer, conversations[index], "w\(index)-\(n)")
+                        // Alternate instances: the two writers' transactions interleave in the shared order.
+                        try await (n % 2 == 0 ? api : apiOther).sendMessage(writer, conversations[index], "w\(index)-\(n)")
                     }
                 }
             }
@@ -198,20 +203,67 @@ struct RealtimeTests {
         stuck.close()
     }
 
-    @Test("beyond the per-user limit the oldest stream is closed")
+    @Test("beyond the per-user limit the oldest stream is told `closed` and ends; the others stay")
     func streamLimit() async throws {
-        let server = try await TestServer.start { $0.maxStreamsPerUser = 2 }
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        #expect(server.configuration.maxStreamsPerUser == 10)
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        var streams: [SSEClient] = []
+        for _ in 0..<11 {
+            let stream = try await SSEClient.connect(server.baseURL, token: alice.token)
+            try await Self.waitFor { stream.lastEventID != nil }
+            streams.append(stream)
+        }
+        defer { for client in streams { client.close() } }
+        try await streams[0].waitForEnd(timeout: .seconds(5))
+        let closed = try #require(streams[0].events.first { $0.event == "closed" })
+        #expect(closed.json["reason"] as? String == "too_many_streams")
+        #expect(closed.id == nil, "a closed event does not move the resume point")
+        #expect(streams.dropFirst().allSatisfy { !$0.isEnded })
+        #expect(server.realtime.registry.count == 10)
+    }
+
+    @Test("requests whose connection goes away before or while the stream starts leave no subscriber behind")
+    func noLeftoverSubscribers() async throws {
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
-        let first = try await SSEClient.connect(server.baseURL, token: alice.token)
-        try await Self.waitFor { first.lastEventID != nil }
-        let second = try await SSEClient.connect(server.baseURL, token: alice.token)
-        try await Self.waitFor { second.lastEventID != nil }
-        let third = try await SSEClient.connect(server.baseURL, token: alice.token)
-        defer { for client in [first, second, third] { client.close() } }
-        try await first.waitForEnd(timeout: .seconds(5))
-        #expect(!second.isEnded && !third.isEnded)
+        // Raw sockets: the request goes out and the connection closes at once, before the response can start (or
+        // while it does), over and over.
+        for _ in 0..<50 {
+            let socket = try await StuckReader.connect(port: server.port, path: "/api/messages?token=\(alice.token)")
+            socket.close()
+        }
+        // And some that read the headers first.
+        let streams = try await (0..<5).asyncMap { _ in try await SSEClient.connect(server.baseURL, token: alice.token) }
+        for stream in streams { stream.close() }
+        try await Self.waitFor(timeout: .seconds(5)) { server.realtime.registry.count == 0 }
+        // Still serving.
+        let fresh = try await SSEClient.connect(server.baseURL, token: alice.token)
+        defer { fresh.close() }
+        try await Self.waitFor { fresh.lastEventID != nil && server.realtime.registry.count == 1 }
+    }
+
+    @Test("a session ended behind the server's back (no logout call, no NOTIFY) closes its streams by the next heartbeat")
+    func sessionRecheck() async throws {
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(1) }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let bob = try await api.devLogin(uniqueName("b"))
+        let aliceStream = try await SSEClient.connect(server.baseURL, token: alice.token)
+        let bobStream = try await SSEClient.connect(server.baseURL, token: bob.token)
+        defer { for client in [aliceStream, bobStream] { client.close() } }
+        try await Self.waitFor { aliceStream.lastEventID != nil && bobStream.lastEventID != nil }
+        let admin = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
+        defer { Task { await admin.shutdown() } }
+        try await admin.query("UPDATE sessions SET revoked_at = now() WHERE user_id = \(Int64(alice.userID)!)")
+        try await aliceStream.waitForEnd(timeout: .seconds(4))
+        #expect(!bobStream.isEnded)
+        #expect(try await api.send(.GET, "/api/auth_user", token: alice.token).status == 401)
     }
 
     @Test("a client that disconnects is dropped at once, not at the next heartbeat")
@@ -250,11 +302,14 @@ struct RealtimeTests {
         for stream in streams { try await stream.waitForEnd(timeout: .seconds(5)) }
     }
 
-    @Test("two instances on one database behave as one, also after the listener's connection is killed")
+    @Test(
+        "two instances: messages cross within 200 ms (NOTIFY, not the safety look), also after the listeners are killed; a logout on A closes B's stream within 200 ms"
+    )
     func twoInstances() async throws {
-        let a = try await TestServer.start()
+        // The safety look is a minute: anything that arrives in time came through NOTIFY or a listener reconnect.
+        let a = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await a.stop() } }
-        let b = try await TestServer.start(database: a.database)
+        let b = try await TestServer.start(database: a.database) { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await b.stop() } }
         let apiA = APIClient(baseURL: a.baseURL)
         let alice = try await apiA.devLogin(uniqueName("a"))
@@ -262,17 +317,37 @@ struct RealtimeTests {
         let conversation = try await apiA.startConversation(alice, with: bob.username)
         let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
         defer { onB.close() }
-        let first = try await apiA.sendMessage(alice, conversation, "across instances")
-        try await onB.wait(timeout: .seconds(5)) { $0.contains { $0.json["id"] as? String == first["id"] as? String } }
+        try await Self.waitFor { onB.lastEventID != nil }
 
-        // Kill every LISTEN connection (both instances'), send meanwhile, and check nothing is lost.
+        var latencies: [Duration] = []
+        for n in 0..<7 {
+            let start = ContinuousClock.now
+            let sent = try await apiA.sendMessage(alice, conversation, "across instances \(n)")
+            latencies.append(try await onB.arrival(ofMessage: sent["id"] as! String, timeout: .seconds(5)) - start)
+        }
+        latencies.sort()
+        #expect(latencies[latencies.count / 2] < .milliseconds(200), "A → B latency: \(latencies)")
+        #expect(latencies.last! < .seconds(1), "A → B latency: \(latencies)")
+
+        // A logout handled by A ends Carol's stream on B through NOTIFY, well before any heartbeat or cache expiry.
+        let carol = try await apiA.devLogin(uniqueName("c"))
+        let carolOnB = try await SSEClient.connect(b.baseURL, token: carol.token)
+        defer { carolOnB.close() }
+        try await Self.waitFor { carolOnB.lastEventID != nil }
+        let logoutStart = ContinuousClock.now
+        #expect(try await apiA.send(.POST, "/api/logout", token: carol.token).status == 204)
+        try await carolOnB.waitForEnd(timeout: .seconds(2))
+        #expect(ContinuousClock.now - logoutStart < .milliseconds(200))
+
+        // Kill every LISTEN connection (both instances'), send meanwhile, and check nothing is lost: the listeners
+        // reconnect and look at the tables.
         let admin = PostgresConnectionPool(configuration: a.database, maximumConnections: 1, logger: TestCluster.logger)
         defer { Task { await admin.shutdown() } }
         try await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
         var ids: [String] = []
         for n in 0..<10 { ids.append(try await apiA.sendMessage(alice, conversation, "during \(n)")["id"] as! String) }
         try await onB.wait(timeout: .seconds(10)) { events in ids.allSatisfy { id in events.contains { $0.json["id"] as? String == id } } }
-        #expect(onB.events.filter { $0.event == nil }.count == 11)
+        #expect(onB.events.filter { $0.event == nil }.count == 17)
     }
 
     static func waitFor(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {

@@ -25,7 +25,8 @@ export const state = {
   openId: null,
   threads: new Map(),     // conversation id -> Thread
   drafts: new Map(),      // conversation id -> unsent composer text
-  stream: 'idle',         // idle | connecting | open | down
+  stream: 'idle',         // idle | connecting | open | down | closed (ended by the server; no reconnect)
+  streamClosedReason: null,
 };
 
 export function me() { const a = getAuth(); return a ? a.user : null; }

@@ -31,6 +31,7 @@ function parse(ev) {
 
 export function start() {
   wantOpen = true;
+  store.state.streamClosedReason = null;
   lastEventId = null;
   sawAnyEvent = false;
   everOpened = false;
@@ -90,6 +91,18 @@ function connect(resume) {
     track(ev);
     const c = parse(ev);
     if (c) store.receiveConversationEvent(c);
+  });
+  // The server ended this stream on purpose (too many open streams for this user: newer tabs took its place).
+  // Reconnecting would only evict another tab in turn, so stay closed until the user asks.
+  source.addEventListener('closed', (ev) => {
+    if (es !== source) return;
+    const c = parse(ev) || {};
+    source.close();
+    es = null;
+    wantOpen = false;
+    clearTimeout(retryTimer);
+    store.state.streamClosedReason = c.reason || 'closed';
+    setStatus('closed');
   });
   source.addEventListener('reset', (ev) => {
     if (es !== source) return;

@@ -21,11 +21,15 @@ public final class SessionCache: Sendable {
         }
     }
 
+    /// Records a check. A session that ended never comes back, so a "valid" answer never replaces a revocation
+    /// (a check that started before a logout may finish after it).
     public func store(_ sessionID: UUID, valid: Bool, now: TimeInterval = Date().timeIntervalSince1970) {
         self.entries.withLock { entries in
             if entries.count > 50_000 {
-                entries = entries.filter { now - $0.value.checkedAt < self.ttl }
+                entries = entries.filter { now - $0.value.checkedAt < self.ttl || !$0.value.valid }
+                if entries.count > 50_000 { entries.removeAll() }
             }
+            if valid, let existing = entries[sessionID], !existing.valid { return }
             entries[sessionID] = (valid, now)
         }
     }
@@ -33,5 +37,10 @@ public final class SessionCache: Sendable {
     /// Marks a session dead (logout).
     public func revoke(_ sessionID: UUID) {
         self.store(sessionID, valid: false, now: Date().timeIntervalSince1970 + 365 * 86_400)
+    }
+
+    /// Whether this process knows the session ended.
+    public func isRevoked(_ sessionID: UUID) -> Bool {
+        self.entries.withLock { $0[sessionID].map { !$0.valid } ?? false }
     }
 }

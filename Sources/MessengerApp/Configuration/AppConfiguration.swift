@@ -29,6 +29,12 @@ public struct AppConfiguration: Sendable {
     public var resumeWindow: Duration = .seconds(24 * 3600)
     /// Most events replayed on resume; beyond that the client is told to reset.
     public var maxReplayEvents = 10_000
+    /// Most events written (by anyone) since a client's position for it to be replayed: a resume scans them, so
+    /// beyond this the client is told to reset instead (bounds the cost of one reconnect).
+    public var maxReplayScan: Int64 = 100_000
+    /// How often the dispatcher looks at the tables without being woken: a safety net for a missed wake-up. Local
+    /// commits and other instances' `NOTIFY` wake it at once; tests set this high to prove that.
+    public var safetyLookInterval: Duration = .seconds(1)
     /// Folder with the web app; nil serves no files.
     public var webDirectory: String?
     public var databasePoolSize = 16

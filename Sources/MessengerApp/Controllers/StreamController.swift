@@ -26,10 +26,9 @@ public struct StreamController: Sendable {
         }
         let identity = try context.requireIdentity()
         let lastEventID = request.headers[Self.lastEventID] ?? request.uri.queryParameters["lastEventId"].map(String.init)
-        guard let start = try await self.realtime.subscribe(identity: identity, channel: context.channel, lastEventID: lastEventID) else {
-            throw AppError(.serviceUnavailable, "shutting down")
-        }
         let realtime = self.realtime
+        guard realtime.isAccepting else { throw AppError(.serviceUnavailable, "shutting down") }
+        let channel = context.channel
         let retry = self.configuration.retryMilliseconds
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -40,33 +39,29 @@ public struct StreamController: Sendable {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
+                // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
+                try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
+                // Registered only once the body runs: a response that fails before it starts leaves nothing behind.
+                guard let start = try await realtime.subscribe(identity: identity, channel: channel, lastEventID: lastEventID) else {
+                    try await writer.finish(nil)
+                    return
+                }
                 let subscriber: Subscriber
+                switch start {
+                case .live(let live): subscriber = live
+                case .resume(let resuming, _): subscriber = resuming
+                }
                 do {
-                    // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
-                    try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
-                    switch start {
-                    case .live(let live):
-                        subscriber = live
-                        try await writer.write(SSEFrame.position(live.cursor))
-                    case .reset(let live):
-                        subscriber = live
-                        try await writer.write(SSEFrame.reset(at: live.cursor))
-                    case .resume(let resuming, let position):
-                        subscriber = resuming
-                        let complete = try await realtime.replay(resuming, from: position) { try await writer.write($0) }
+                    if case .resume(_, let position) = start {
+                        let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }
                         if !complete {
-                            resuming.close(reason: .replaced)
-                            realtime.registry.remove(resuming)
-                            try await writer.write(SSEFrame.reset(at: realtime.registry.position))
+                            subscriber.close(reason: .shutdown)
+                            realtime.registry.remove(subscriber)
+                            try await writer.write(SSEFrame.reset(at: realtime.currentEventID))
                             try await writer.finish(nil)
                             return
                         }
                     }
-                } catch {
-                    Self.cleanup(start, realtime: realtime)
-                    throw error
-                }
-                do {
                     // Without watching the inbound side, a client that went away would only be noticed at the next
                     // heartbeat write; this ends the stream as soon as the connection closes.
                     try await request.body.consumeWithInboundCloseHandler { _ in
@@ -74,25 +69,16 @@ public struct StreamController: Sendable {
                             try await writer.write(frame)
                         }
                     } onInboundClosed: {
-                        subscriber.close(reason: .shutdown)
+                        subscriber.close(reason: .disconnected)
                     }
                     realtime.registry.remove(subscriber)
                     try await writer.finish(nil)
                 } catch {
-                    subscriber.close(reason: .shutdown)
+                    subscriber.close(reason: .disconnected)
                     realtime.registry.remove(subscriber)
                     throw error
                 }
             }
         )
-    }
-
-    private static func cleanup(_ start: RealtimeService.Start, realtime: RealtimeService) {
-        let subscriber: Subscriber
-        switch start {
-        case .live(let s), .reset(let s), .resume(let s, _): subscriber = s
-        }
-        subscriber.close(reason: .shutdown)
-        realtime.registry.remove(subscriber)
     }
 }

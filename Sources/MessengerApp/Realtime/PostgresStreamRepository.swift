@@ -2,9 +2,12 @@ import Foundation
 import PostgresLibPQ
 
 /// ``StreamRepository`` on PostgreSQL: positions are `(xid8 of the writing transaction, event id)`, and only rows
-/// whose transaction is older than the current snapshot's xmin are read, so a late commit can never fall behind
-/// a cursor (see schema/0004_stream.sql).
+/// below the horizon of *our own* running transactions are read, so a late commit can never fall behind a cursor
+/// and nothing outside the application can hold delivery back (see schema/0005_stream_horizon.sql).
 public struct PostgresStreamRepository: StreamRepository {
+    /// The `application_name` of the connections that write events: the horizon looks only at these.
+    public static let writerApplicationName = "messenger"
+
     let pool: PostgresConnectionPool
 
     public init(pool: PostgresConnectionPool) {
@@ -12,49 +15,76 @@ public struct PostgresStreamRepository: StreamRepository {
     }
 
     public func currentPosition() async throws -> StreamPosition {
-        let rows = try await self.pool.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        let rows = try await self.pool.query("SELECT stream_horizon()::text")
         let text = try rows.first!.decode(String.self, at: 0)
-        // (xmin, 0): every event of a transaction older than xmin is behind us, none of xmin's or later.
+        // (horizon, 0): every event of a transaction below it is behind us, none of its own or later ones.
         return StreamPosition(tx: UInt64(text) ?? 0, id: 0, time: Int64(Date().timeIntervalSince1970))
     }
 
-    public func events(after position: StreamPosition, limit: Int) async throws -> (events: [StreamEvent], pending: Bool) {
-        let tx = String(position.tx)
-        // One round trip: the complete events after the position, and whether more wait behind a transaction that
-        // is still running (always one row, with NULL event columns when there are no events).
+    public func events(after position: StreamPosition, limit: Int) async throws -> StreamBatch {
+        // One round trip: the function computes the horizon, then reads in a later snapshot, and ends with a trailer
+        // row carrying the horizon and whether rows of ours wait behind it.
         let rows = try await self.pool.query(
             """
-            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-            ev AS (
-                SELECT * FROM (
-                    SELECT m.tx, m.id, m.conversation_id, 'message' AS kind, m.user_id, m.id AS message_id, m.content,
-                           m.created_at, m.client_id, u.username, u.avatar_url
-                    FROM messages m JOIN users u ON u.id = m.user_id, h
-                    WHERE (m.tx, m.id) > (\(tx)::xid8, \(position.id)::bigint) AND m.tx < h.xmin
-                    UNION ALL
-                    SELECT e.tx, e.id, e.conversation_id, e.kind, e.user_id, e.message_id, NULL, e.created_at, NULL,
-                           u.username, u.avatar_url
-                    FROM stream_events e JOIN users u ON u.id = e.user_id, h
-                    WHERE (e.tx, e.id) > (\(tx)::xid8, \(position.id)::bigint) AND e.tx < h.xmin
-                ) y
-                ORDER BY y.tx, y.id
-                LIMIT \(limit)
-            ),
-            p AS (
-                SELECT EXISTS (SELECT 1 FROM messages, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
-                    OR EXISTS (SELECT 1 FROM stream_events, h WHERE tx >= h.xmin AND (tx, id) > (\(tx)::xid8, \(position.id)::bigint))
-                    AS pending
-            )
-            SELECT \(unsafeRaw: StreamEventRow.columns), p.pending
-            FROM p LEFT JOIN ev x ON true
-            ORDER BY x.tx, x.id
+            SELECT \(unsafeRaw: StreamEventRow.columns), x.horizon::text, x.pending
+            FROM stream_after(\(String(position.tx))::xid8, \(position.id), \(limit)) x
             """
         )
-        guard let first = rows.first else { return ([], false) }
-        let pending = try first.decode(Bool.self, at: 11)
-        if try first.decode(Int64?.self, at: 1) == nil { return ([], pending) }
-        let events = try rows.map(StreamEventRow.event)
-        return (events, pending || rows.count == limit)
+        var batch = StreamBatch()
+        StreamEventRow.append(rows.dropLast(), to: &batch)
+        if let trailer = rows.last {
+            let (horizon, pending) = try trailer.decode((String, Bool).self, from: 11)
+            batch.horizon = UInt64(horizon) ?? 0
+            batch.pending = pending
+        }
+        return batch
+    }
+
+    public func events(forUser userID: Int64, after position: StreamPosition, limit: Int) async throws -> StreamBatch {
+        // Two statements on purpose: the rows must be read in a snapshot taken after the horizon was computed.
+        let horizon = try await self.currentPosition().tx
+        let tx = String(position.tx)
+        let rows = try await self.pool.query(
+            """
+            SELECT \(unsafeRaw: StreamEventRow.columns)
+            FROM (
+                SELECT s.*, u.username, u.avatar_url FROM stream_rows s JOIN users u ON u.id = s.user_id
+                WHERE (s.tx, s.id) > (\(tx)::xid8, \(position.id)) AND s.tx < \(String(horizon))::xid8
+                  AND (EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = s.conversation_id AND p.user_id = \(userID))
+                       OR (s.kind <> 'message' AND s.user_id = \(userID)))
+            ) x
+            ORDER BY x.tx, x.id
+            LIMIT \(limit)
+            """
+        )
+        var batch = StreamBatch()
+        batch.horizon = horizon
+        StreamEventRow.append(rows, to: &batch)
+        return batch
+    }
+
+    public func eventsWritten(after position: StreamPosition) async throws -> Int64? {
+        let rows = try await self.pool.query(
+            """
+            SELECT CASE WHEN \(String(position.tx))::xid8 > pg_snapshot_xmax(pg_current_snapshot()) OR \(position.id) > last_value
+                        THEN NULL ELSE last_value - \(position.id) END
+            FROM stream_event_id_seq
+            """
+        )
+        return try rows.first!.decode(Int64?.self, at: 0)
+    }
+
+    public func describeHolder(ofHorizon tx: UInt64) async throws -> String? {
+        let rows = try await self.pool.query(
+            """
+            SELECT pid, state, extract(epoch FROM now() - xact_start)::float8
+            FROM pg_stat_activity
+            WHERE backend_xid::text::bigint = \(Int64(tx & 0xFFFF_FFFF)) AND application_name = \(Self.writerApplicationName)
+            """
+        )
+        guard let row = rows.first else { return nil }
+        let (pid, state, age) = try row.decode((Int32, String?, Double?).self)
+        return "pid \(pid), \(state ?? "?"), transaction open \(String(format: "%.1f", age ?? 0)) s"
     }
 
     /// Whether another process listens for stream notifications (another server instance on this database).
@@ -65,36 +95,13 @@ public struct PostgresStreamRepository: StreamRepository {
         return try rows.first!.decode(Bool.self, at: 0)
     }
 
-    public func events(forUser userID: Int64, after position: StreamPosition, limit: Int) async throws -> [StreamEvent] {
-        let tx = String(position.tx)
-        let rows = try await self.pool.query(
-            """
-            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-            SELECT \(unsafeRaw: StreamEventRow.columns)
-            FROM (
-                SELECT m.tx, m.id, m.conversation_id, 'message' AS kind, m.user_id, m.id AS message_id, m.content,
-                       m.created_at, m.client_id, u.username, u.avatar_url
-                FROM messages m
-                JOIN participants p ON p.conversation_id = m.conversation_id AND p.user_id = \(userID)
-                JOIN users u ON u.id = m.user_id, h
-                WHERE (m.tx, m.id) > (\(tx)::xid8, \(position.id)::bigint) AND m.tx < h.xmin
-                UNION ALL
-                SELECT e.tx, e.id, e.conversation_id, e.kind, e.user_id, e.message_id, NULL, e.created_at, NULL,
-                       u.username, u.avatar_url
-                FROM stream_events e JOIN users u ON u.id = e.user_id, h
-                WHERE (e.tx, e.id) > (\(tx)::xid8, \(position.id)::bigint) AND e.tx < h.xmin
-                  AND (e.user_id = \(userID)
-                       OR EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = e.conversation_id AND p.user_id = \(userID)))
-            ) x
-            ORDER BY x.tx, x.id
-            LIMIT \(limit)
-            """
-        )
-        return try rows.map(StreamEventRow.event)
-    }
-
     public func participants(conversationID: Int64) async throws -> [Int64] {
         let rows = try await self.pool.query("SELECT user_id FROM participants WHERE conversation_id = \(conversationID)")
         return try rows.map { try $0.decode(Int64.self, at: 0) }
+    }
+
+    public func identityToken() async throws -> String {
+        let rows = try await self.pool.query("SELECT token FROM stream_identity")
+        return try rows.first!.decode(String.self, at: 0)
     }
 }

@@ -17,6 +17,8 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     public static let listenerApplicationName = "messenger-listener"
 
     let stream: any StreamRepository
+    let users: any UserRepository
+    let codec: StreamPositionCodec
     public let registry: SubscriberRegistry
     let listener: PostgresListener?
     let notifier: PostgresNotifier?
@@ -31,12 +33,14 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     /// True while another instance listens: only then is a `NOTIFY` worth its transaction. Starts true so that
     /// nothing is missed before the first look.
     private let othersListening = Atomic<Bool>(true)
-    /// Set when the last look found rows behind a running transaction.
+    /// Set when the last look found rows of ours behind a running transaction of ours.
     private let pendingRows = Atomic<Bool>(false)
 
     /// - Parameter start: the position to deliver from, normally ``StreamRepository/currentPosition()``.
     public init(
         stream: any StreamRepository,
+        users: any UserRepository,
+        codec: StreamPositionCodec,
         start: StreamPosition,
         listener: PostgresListener?,
         notifier: PostgresNotifier?,
@@ -45,7 +49,14 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         logger: Logger
     ) {
         self.stream = stream
-        self.registry = SubscriberRegistry(start: start, maxPerUser: configuration.maxStreamsPerUser, bufferLimit: configuration.streamBufferSize)
+        self.users = users
+        self.codec = codec
+        self.registry = SubscriberRegistry(
+            start: start,
+            maxPerUser: configuration.maxStreamsPerUser,
+            bufferLimit: configuration.streamBufferSize,
+            codec: codec
+        )
         self.listener = listener
         self.notifier = notifier
         self.sessions = sessions
@@ -69,6 +80,9 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
 
     /// Closes a session's streams here and, through `NOTIFY`, on every other instance.
     public func sessionEnded(_ sessionID: UUID) async {
+        // Revoked in the cache first: a stream registering concurrently checks it after registering (see
+        // `subscribe`), so it either is closed here or refuses itself.
+        self.sessions.revoke(sessionID)
         self.registry.close(session: sessionID)
         let id = sessionID.uuidString.lowercased()
         do {
@@ -99,7 +113,8 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     private func dispatchLoop() async {
         var position = self.registry.position
         var membership: [Int64: [Int64]] = [:]
-        let batch = 1000
+        var held = HeldBack()
+        let batchSize = 1000
         for await _ in self.wakes {
             while !Task.isCancelled {
                 do {
@@ -107,8 +122,9 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                     // (see `subscribe`), and we continue from there.
                     if self.registry.count == 0 { break }
                     position = max(position, self.registry.position)
-                    let (events, pending) = try await self.stream.events(after: position, limit: batch)
-                    for event in events {
+                    let batch = try await self.stream.events(after: position, limit: batchSize)
+                    for record in batch.records {
+                        let event = StreamEvent(record, codec: self.codec)
                         if event.changesMembership { membership[event.conversationID] = nil }
                         var recipients: [Int64]
                         if let cached = membership[event.conversationID] {
@@ -121,12 +137,19 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                         // Whoever left still hears that they left (their other tabs update).
                         if event.kind == .left { recipients.append(event.actorID) }
                         self.registry.deliver(event, to: recipients)
-                        position = event.position
                     }
-                    if events.count == batch { continue }
-                    // Rows wait behind a transaction still running. If it is a message send, its own wake-up
-                    // comes at commit; the watchdog covers writers that never wake us.
-                    self.pendingRows.store(pending, ordering: .relaxed)
+                    for skipped in batch.skipped {
+                        self.logger.error("skipping a stream event that cannot be decoded", metadata: ["event": "\(skipped)"])
+                    }
+                    if let last = batch.last {
+                        position = last
+                        self.registry.advance(to: last)
+                    }
+                    if batch.rowCount == batchSize { continue }
+                    // Rows of ours wait behind a transaction of ours still running. A message send wakes us at commit;
+                    // the watchdog covers writers that never do.
+                    self.pendingRows.store(batch.pending, ordering: .relaxed)
+                    await self.noteHeldBack(batch, state: &held)
                     break
                 } catch is CancellationError {
                     return
@@ -136,6 +159,34 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                 }
             }
         }
+    }
+
+    /// How long delivery has been held back at one horizon.
+    struct HeldBack {
+        var horizon: UInt64 = 0
+        var since: ContinuousClock.Instant?
+        var logged = false
+    }
+
+    /// Logs once when one of our own transactions has held delivery back for more than a second: that is a bug or
+    /// an operator's long job (a migration), and silence would make it look like lost messages.
+    private func noteHeldBack(_ batch: StreamBatch, state: inout HeldBack) async {
+        guard batch.pending else {
+            state.since = nil
+            return
+        }
+        let now = ContinuousClock.now
+        guard let since = state.since, state.horizon == batch.horizon else {
+            state = HeldBack(horizon: batch.horizon, since: now, logged: false)
+            return
+        }
+        guard !state.logged, now - since > .seconds(1) else { return }
+        state.logged = true
+        let holder = (try? await self.stream.describeHolder(ofHorizon: batch.horizon)) ?? nil
+        self.logger.warning(
+            "stream delivery held back by a transaction of this application",
+            metadata: ["held": "\(now - since)", "holder": "\(holder ?? "ended")"]
+        )
     }
 
     private func notifyLoop() async {
@@ -155,8 +206,12 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         for await event in listener.events {
             switch event {
             case .listening(let isReconnect):
-                // Notifications sent while we were away are lost: the tables are the truth, so just look.
-                if isReconnect { self.wake.yield() }
+                // Notifications sent while we were away are lost: the tables are the truth, so just look; and a
+                // logout announced meanwhile is found by re-checking the open streams' sessions now.
+                if isReconnect {
+                    self.wake.yield()
+                    await self.recheckSessions()
+                }
             case .notification(let notification):
                 if notification.channel == Self.eventsChannel {
                     if notification.payload != self.instanceID { self.wake.yield() }
@@ -168,24 +223,36 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         }
     }
 
-    /// Looks again 5 ms after rows were found waiting behind a running transaction, in case that transaction is
-    /// not one that wakes us at commit (a login, another application's writer).
+    /// Looks again soon after rows were found waiting behind a running transaction of ours, in case it is not one
+    /// that wakes us at commit (a login, a migration): 5 ms at first, backing off to 200 ms while it stays open, so
+    /// a long transaction costs a few looks a second, not a polling storm.
     private func pendingWatchdog() async {
+        var delay = Duration.milliseconds(5)
         while !Task.isCancelled {
-            do { try await Task.sleep(for: .milliseconds(5)) } catch { return }
-            if self.pendingRows.exchange(false, ordering: .relaxed) { self.wake.yield() }
+            do { try await Task.sleep(for: delay) } catch { return }
+            if self.pendingRows.exchange(false, ordering: .relaxed) {
+                self.wake.yield()
+                delay = min(delay * 2, .milliseconds(200))
+            } else {
+                delay = .milliseconds(5)
+            }
         }
     }
 
-    /// Heartbeats, token expiry, a periodic look at the tables in case a wake-up was missed (also how a new
-    /// instance hears others before they notice it), and every 2 s a check for other instances.
+    /// Heartbeats, token expiry and session re-checks; a periodic look at the tables in case a wake-up was missed
+    /// (also how a new instance hears others before they notice it); every 2 s a check for other instances.
     private func tickLoop() async {
         var sinceHeartbeat = Duration.zero
         var sinceInstanceCheck = Duration.seconds(2)
-        let tick = Duration.milliseconds(500)
+        var sinceSafetyLook = Duration.zero
+        let tick = Duration.milliseconds(250)
         while !Task.isCancelled {
             do { try await Task.sleep(for: tick) } catch { return }
-            self.wake.yield()
+            sinceSafetyLook += tick
+            if sinceSafetyLook >= self.configuration.safetyLookInterval {
+                sinceSafetyLook = .zero
+                self.wake.yield()
+            }
             sinceInstanceCheck += tick
             if sinceInstanceCheck >= .seconds(2), let listener = self.listener {
                 sinceInstanceCheck = .zero
@@ -204,7 +271,24 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                         subscriber.send(SSEFrame.ping)
                     }
                 }
+                await self.recheckSessions()
             }
+        }
+    }
+
+    /// Closes the streams of sessions that ended, in one query: a logout whose `NOTIFY` was missed (this instance's
+    /// listener was reconnecting) still ends its streams by the next heartbeat.
+    private func recheckSessions() async {
+        let open = self.registry.sessionIDs
+        guard !open.isEmpty else { return }
+        do {
+            let valid = try await self.users.validSessions(among: Array(open))
+            let ended = open.subtracting(valid)
+            guard !ended.isEmpty else { return }
+            for id in ended { self.sessions.revoke(id) }
+            self.registry.close(sessions: ended)
+        } catch {
+            self.logger.warning("could not re-check stream sessions", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
@@ -212,27 +296,42 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
 
     /// What a new stream starts with.
     enum Start {
-        /// Live from the latest delivered position.
+        /// Live from the latest delivered position (the opening position is already queued).
         case live(Subscriber)
         /// Replay from the client's position, then live.
         case resume(Subscriber, from: StreamPosition)
-        /// The client's position is unknown or too old: it must reload through the REST API.
-        case reset(Subscriber)
     }
 
+    /// Whether new streams are accepted (false once shutting down).
+    var isAccepting: Bool { !self.registry.isShutdown }
+
+    /// Registers a stream for `identity`. A `lastEventID` that does not verify, is older than the resume window, lies
+    /// beyond this database's head or is too far behind to replay cheaply opens with `event: reset` instead.
     func subscribe(identity: Identity, channel: any Channel, lastEventID: String?) async throws -> Start? {
         if self.registry.count == 0 {
             // The dispatcher reads nothing while nobody listens: bring the start point up to now first.
             _ = self.registry.advanceIfEmpty(to: try await self.stream.currentPosition())
         }
-        guard let lastEventID, !lastEventID.isEmpty else {
-            return self.registry.add(identity: identity, channel: channel, resumeFrom: nil).map(Start.live)
+        var mode = SubscriberRegistry.Mode.live
+        if let lastEventID, !lastEventID.isEmpty {
+            mode = .reset
+            let window = Int64(self.configuration.resumeWindow.components.seconds)
+            if let position = self.codec.decode(lastEventID), Int64(Date().timeIntervalSince1970) - position.time <= window,
+                let behind = try await self.stream.eventsWritten(after: position), behind <= self.configuration.maxReplayScan
+            {
+                mode = .resume(position)
+            }
         }
-        let window = Int64(self.configuration.resumeWindow.components.seconds)
-        guard let position = StreamPosition(lastEventID), Int64(Date().timeIntervalSince1970) - position.time <= window else {
-            return self.registry.add(identity: identity, channel: channel, resumeFrom: nil).map(Start.reset)
+        guard let subscriber = self.registry.add(identity: identity, channel: channel, mode: mode) else { return nil }
+        // A logout that raced with this request: it revoked the session before closing streams, so either it saw
+        // this stream, or this check sees the revocation.
+        if self.sessions.isRevoked(identity.sessionID) {
+            subscriber.close(reason: .loggedOut)
+            self.registry.remove(subscriber)
+            return nil
         }
-        return self.registry.add(identity: identity, channel: channel, resumeFrom: position).map { .resume($0, from: position) }
+        if case .resume(let position) = mode { return .resume(subscriber, from: position) }
+        return .live(subscriber)
     }
 
     /// Writes everything the subscriber missed after `position`, then switches it to live delivery.
@@ -240,18 +339,26 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     func replay(_ subscriber: Subscriber, from position: StreamPosition, write: (ByteBuffer) async throws -> Void) async throws -> Bool {
         var cursor = position
         var replayed = 0
+        let page = 500
         while true {
-            let events = try await self.stream.events(forUser: subscriber.userID, after: cursor, limit: 500)
-            for event in events {
+            let batch = try await self.stream.events(forUser: subscriber.userID, after: cursor, limit: page)
+            for record in batch.records {
+                let event = StreamEvent(record, codec: self.codec)
                 try await write(event.actorID == subscriber.userID ? event.actorFrame : event.othersFrame)
-                cursor = event.position
             }
+            if let last = batch.last { cursor = last }
             subscriber.advance(to: cursor)
-            replayed += events.count
-            if events.count < 500 { break }
+            replayed += batch.rowCount
+            if batch.rowCount < page { break }
             if replayed >= self.configuration.maxReplayEvents { return false }
         }
         subscriber.finishReplay()
         return true
     }
+
+    /// The listener connection's backend pid, 0 while it is not connected.
+    public var listenerBackendPID: Int32 { self.listener?.backendPID ?? 0 }
+
+    /// The SSE id of the latest delivered position (where a client told to reset continues from).
+    var currentEventID: String { self.codec.encode(self.registry.position) }
 }

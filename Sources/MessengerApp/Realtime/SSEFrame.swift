@@ -2,7 +2,8 @@ import NIOCore
 
 /// Server-Sent Events wire format.
 enum SSEFrame {
-    static func event(id: StreamPosition?, name: String?, data: String) -> ByteBuffer {
+    /// An event; `id` is the signed position (see ``StreamPositionCodec``), nil for events that are not replayed.
+    static func event(id: String?, name: String?, data: String) -> ByteBuffer {
         var text = ""
         if let id { text += "id: \(id)\n" }
         if let name { text += "event: \(name)\n" }
@@ -20,7 +21,7 @@ enum SSEFrame {
     }
 
     /// Sets the client's resume point without firing an event (a block with only an id).
-    static func position(_ id: StreamPosition) -> ByteBuffer {
+    static func position(_ id: String) -> ByteBuffer {
         ByteBuffer(string: "id: \(id)\n\n")
     }
 
@@ -30,7 +31,13 @@ enum SSEFrame {
 
     static let ping = ByteBuffer(string: ": ping\n\n")
 
-    static func reset(at position: StreamPosition) -> ByteBuffer {
-        self.event(id: position, name: "reset", data: "{}")
+    /// The client's position is unknown: it must reload through the REST API, then continue from `id`.
+    static func reset(at id: String) -> ByteBuffer {
+        self.event(id: id, name: "reset", data: "{}")
+    }
+
+    /// The server ends this stream on purpose and the client should not reconnect (`reason`: a code constant).
+    static func closed(reason: String) -> ByteBuffer {
+        self.event(id: nil, name: "closed", data: "{\"reason\":\"\(reason)\"}")
     }
 }

@@ -1,54 +1,57 @@
 import Foundation
-import NIOCore
 import PostgresLibPQ
 
-/// Builds ``StreamEvent``s from the rows of the stream queries.
+/// Decodes the rows of the stream queries (`stream_after`, `stream_rows`) into ``StreamRecord``s.
 enum StreamEventRow {
-    /// The columns both stream queries select, in this order.
+    /// The columns every stream query selects, in this order.
     static let columns =
         "x.tx::text, x.id, x.conversation_id, x.kind, x.user_id, x.message_id, x.content, x.created_at, x.client_id, x.username, x.avatar_url"
 
-    static func event(_ row: PostgresRow) throws -> StreamEvent {
-        let (txText, id, conversationID, kindText, actorID, messageID, content, createdAt, clientID, username, avatar) = try row.decode(
-            (String, Int64, Int64, String, Int64, Int64?, String?, Date, String?, String, String?).self
+    /// The row's position alone; nil on the trailer row of `stream_after`.
+    static func position(_ row: PostgresRow) throws -> StreamPosition? {
+        let (txText, id) = try row.decode((String?, Int64?).self)
+        guard let txText, let id, let tx = UInt64(txText) else { return nil }
+        return StreamPosition(tx: tx, id: id, time: 0)
+    }
+
+    /// The whole record. Throws for a row it cannot make sense of (an unknown kind, a missing user): the caller skips
+    /// it rather than halting delivery for everyone.
+    static func record(_ row: PostgresRow, at position: StreamPosition) throws -> StreamRecord {
+        let (kindText, actorID, messageID, content, createdAt, clientID, username, avatar) = try row.decode(
+            (String, Int64, Int64?, String?, Date, String?, String, String?).self,
+            from: 3
         )
-        guard let tx = UInt64(txText), let kind = StreamEvent.Kind(rawValue: kindText) else {
-            throw PostgresError(kind: .decoding, serverMessage: "bad stream row")
+        let conversationID = try row.decode(Int64.self, at: 2)
+        guard let kind = StreamEvent.Kind(rawValue: kindText) else {
+            throw PostgresError(kind: .decoding, serverMessage: "unknown stream event kind \(kindText)")
         }
-        let position = StreamPosition(tx: tx, id: id, time: Int64(createdAt.timeIntervalSince1970))
-        let user = User(id: actorID, username: username, avatarURL: avatar)
-        switch kind {
-        case .message:
-            var message = Message(
-                id: id,
-                content: content ?? "",
-                conversationID: conversationID,
-                createdAt: Timestamp.format(createdAt),
-                mine: true,
-                user: user,
-                clientID: clientID
-            )
-            let actorFrame = SSEFrame.event(id: position, name: nil, data: message.jsonText)
-            message.mine = false
-            return StreamEvent(
-                position: position,
-                kind: kind,
-                conversationID: conversationID,
-                actorID: actorID,
-                actorFrame: actorFrame,
-                othersFrame: SSEFrame.event(id: position, name: nil, data: message.jsonText)
-            )
-        case .read:
-            let data =
-                "{\"conversationId\":\"\(conversationID)\",\"userId\":\"\(actorID)\",\"lastReadMessageId\":\(messageID.map { "\"\($0)\"" } ?? "null")}"
-            let frame = SSEFrame.event(id: position, name: "read", data: data)
-            return StreamEvent(
-                position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
-        case .created, .joined, .left:
-            let data = "{\"type\":\"\(kind.rawValue)\",\"conversationId\":\"\(conversationID)\",\"user\":\(user.jsonText)}"
-            let frame = SSEFrame.event(id: position, name: "conversation", data: data)
-            return StreamEvent(
-                position: position, kind: kind, conversationID: conversationID, actorID: actorID, actorFrame: frame, othersFrame: frame)
+        var position = position
+        position.time = Int64(createdAt.timeIntervalSince1970)
+        return StreamRecord(
+            position: position,
+            kind: kind,
+            conversationID: conversationID,
+            actorID: actorID,
+            messageID: messageID,
+            content: content,
+            createdAt: createdAt,
+            clientID: clientID,
+            username: username,
+            avatarURL: avatar
+        )
+    }
+
+    /// Decodes rows in order into `batch`, skipping (and describing) the ones that cannot be decoded.
+    static func append(_ rows: some Sequence<PostgresRow>, to batch: inout StreamBatch) {
+        for row in rows {
+            guard let position = try? Self.position(row) else { continue }
+            batch.rowCount += 1
+            batch.last = position
+            do {
+                batch.records.append(try Self.record(row, at: position))
+            } catch {
+                batch.skipped.append("\(position): \(error)")
+            }
         }
     }
 }

@@ -7,7 +7,6 @@ import Synchronization
 /// Delivery never waits: a frame that does not fit in the queue closes the connection instead (its client
 /// reconnects with `Last-Event-ID` and catches up from the database), so a slow reader cannot hold up anybody.
 public final class Subscriber: Sendable {
-    public let id: Int
     public let userID: Int64
     public let sessionID: UUID
     public let expiresAt: Date
@@ -25,8 +24,9 @@ public final class Subscriber: Sendable {
         var closed = false
     }
 
-    init(id: Int, identity: Identity, channel: any Channel, cursor: StreamPosition, replaying: Bool, bufferLimit: Int) {
-        self.id = id
+    /// - Parameter opening: the first frame (the position or a reset), queued before any event can be: the stream
+    ///   never announces a position ahead of frames still waiting in its queue.
+    init(identity: Identity, channel: any Channel, cursor: StreamPosition, replaying: Bool, opening: ByteBuffer?, bufferLimit: Int) {
         self.userID = identity.userID
         self.sessionID = identity.sessionID
         self.expiresAt = identity.expiresAt
@@ -34,6 +34,7 @@ public final class Subscriber: Sendable {
         self.bufferLimit = bufferLimit
         (self.frames, self.continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         self.state = Mutex(State(cursor: cursor, held: replaying ? [] : nil))
+        if let opening { self.continuation.yield(opening) }
     }
 
     /// The position this subscriber has reached.
@@ -92,26 +93,32 @@ public final class Subscriber: Sendable {
         }
     }
 
-    enum CloseReason {
-        case tooSlow
-        case replaced
-        case loggedOut
-        case expired
-        case shutdown
+    enum CloseReason: String {
+        /// Its queue overflowed: the client should reconnect and resume.
+        case tooSlow = "too_slow"
+        /// A newer stream of the same user took its place (per-user limit): the client must not reconnect, or its
+        /// tabs would evict each other forever.
+        case replaced = "too_many_streams"
+        case loggedOut = "logged_out"
+        case expired = "expired"
+        case shutdown = "shutdown"
+        /// The client went away.
+        case disconnected = "disconnected"
     }
 
-    /// Ends the stream. A stream cut off for being slow also has its connection closed, since its writer may be
-    /// stuck on a full socket; the others end their response cleanly.
+    /// Ends the stream. A stream cut off for being slow, logged out or expired also has its connection closed,
+    /// since its writer may be stuck on a full socket; the others end their response cleanly. A replaced stream
+    /// is told so with a named `closed` event first.
     func close(reason: CloseReason) {
         let wasOpen = self.state.withLock { state -> Bool in
             defer { state.closed = true }
             return !state.closed
         }
         guard wasOpen else { return }
+        if reason == .replaced { self.continuation.yield(SSEFrame.closed(reason: reason.rawValue)) }
         self.continuation.finish()
         if reason == .tooSlow || reason == .loggedOut || reason == .expired {
             self.channel.close(promise: nil)
         }
     }
-
 }

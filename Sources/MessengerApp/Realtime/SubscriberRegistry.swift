@@ -7,7 +7,6 @@ public final class SubscriberRegistry: Sendable {
     private struct State {
         var byUser: [Int64: [Subscriber]] = [:]
         var count = 0
-        var nextID = 0
         /// The last position the dispatcher delivered; new subscribers start after it.
         var position: StreamPosition
         var isShutdown = false
@@ -16,27 +15,46 @@ public final class SubscriberRegistry: Sendable {
     private let state: Mutex<State>
     let maxPerUser: Int
     let bufferLimit: Int
+    let codec: StreamPositionCodec
 
-    init(start: StreamPosition, maxPerUser: Int, bufferLimit: Int) {
+    init(start: StreamPosition, maxPerUser: Int, bufferLimit: Int, codec: StreamPositionCodec) {
         self.state = Mutex(State(position: start))
         self.maxPerUser = maxPerUser
         self.bufferLimit = bufferLimit
+        self.codec = codec
     }
 
-    /// Registers a stream. Without a resume point it starts right after the last delivered event; with one it
-    /// holds live events until ``Subscriber/finishReplay()``. Beyond the per-user limit the oldest stream closes.
-    func add(identity: Identity, channel: any Channel, resumeFrom: StreamPosition?) -> Subscriber? {
+    /// How a new stream starts.
+    enum Mode {
+        /// Live, right after the last delivered event; the stream opens with that position.
+        case live
+        /// The client's position is unknown: it opens with `event: reset` at the last delivered event.
+        case reset
+        /// Replays from the client's position while live events wait (see ``Subscriber/finishReplay()``).
+        case resume(StreamPosition)
+    }
+
+    /// Registers a stream. Beyond the per-user limit the oldest stream closes.
+    func add(identity: Identity, channel: any Channel, mode: Mode) -> Subscriber? {
         let (subscriber, evicted) = self.state.withLock { state -> (Subscriber?, Subscriber?) in
             guard !state.isShutdown else { return (nil, nil) }
-            state.nextID += 1
-            let subscriber = Subscriber(
-                id: state.nextID,
-                identity: identity,
-                channel: channel,
-                cursor: resumeFrom ?? state.position,
-                replaying: resumeFrom != nil,
-                bufferLimit: self.bufferLimit
-            )
+            let subscriber: Subscriber
+            // Under the lock, so no event can be delivered to it before its opening frame is queued.
+            switch mode {
+            case .live, .reset:
+                let id = self.codec.encode(state.position)
+                subscriber = Subscriber(
+                    identity: identity,
+                    channel: channel,
+                    cursor: state.position,
+                    replaying: false,
+                    opening: mode.isReset ? SSEFrame.reset(at: id) : SSEFrame.position(id),
+                    bufferLimit: self.bufferLimit
+                )
+            case .resume(let position):
+                subscriber = Subscriber(
+                    identity: identity, channel: channel, cursor: position, replaying: true, opening: nil, bufferLimit: self.bufferLimit)
+            }
             var list = state.byUser[identity.userID] ?? []
             var evicted: Subscriber?
             if list.count >= self.maxPerUser {
@@ -76,6 +94,15 @@ public final class SubscriberRegistry: Sendable {
 
     var position: StreamPosition { self.state.withLock { $0.position } }
 
+    /// Moves the latest position past rows that were read but delivered to nobody (skipped rows).
+    func advance(to position: StreamPosition) {
+        self.state.withLock { state in
+            if position > state.position { state.position = position }
+        }
+    }
+
+    var isShutdown: Bool { self.state.withLock { $0.isShutdown } }
+
     /// Moves the start position to `position` only while nobody is subscribed (then there is nobody to deliver
     /// to, and reading the events would be wasted work). Atomic with ``add(identity:channel:resumeFrom:)``.
     func advanceIfEmpty(to position: StreamPosition) -> Bool {
@@ -92,10 +119,17 @@ public final class SubscriberRegistry: Sendable {
     public var count: Int { self.state.withLock { $0.count } }
 
     func close(session sessionID: UUID) {
-        for subscriber in self.all where subscriber.sessionID == sessionID {
+        self.close(sessions: [sessionID])
+    }
+
+    func close(sessions: Set<UUID>) {
+        for subscriber in self.all where sessions.contains(subscriber.sessionID) {
             subscriber.close(reason: .loggedOut)
         }
     }
+
+    /// The sessions of every open stream.
+    var sessionIDs: Set<UUID> { self.state.withLock { Set($0.byUser.values.lazy.flatMap { $0 }.map(\.sessionID)) } }
 
     /// Ends every stream and refuses new ones (graceful shutdown).
     func shutdown() {
@@ -104,5 +138,12 @@ public final class SubscriberRegistry: Sendable {
             return state.byUser.values.flatMap { $0 }
         }
         for subscriber in all { subscriber.close(reason: .shutdown) }
+    }
+}
+
+extension SubscriberRegistry.Mode {
+    var isReset: Bool {
+        if case .reset = self { return true }
+        return false
     }
 }

@@ -76,6 +76,16 @@ public struct PostgresUserRepository: UserRepository {
         return !rows.isEmpty
     }
 
+    public func validSessions(among ids: [UUID]) async throws -> Set<UUID> {
+        let rows = try await self.pool.query(
+            """
+            SELECT id::text FROM sessions
+            WHERE id = ANY (\(ids.map { $0.uuidString.lowercased() })::uuid[]) AND revoked_at IS NULL AND expires_at > now()
+            """
+        )
+        return Set(try rows.compactMap { UUID(uuidString: try $0.decode(String.self, at: 0)) })
+    }
+
     public func extendSession(sessionID: UUID, expiresAt: Date) async throws {
         try await self.pool.query("UPDATE sessions SET expires_at = \(expiresAt) WHERE id = \(sessionID.uuidString)::uuid")
     }

@@ -15,6 +15,8 @@ public protocol UserRepository: Sendable {
     func createSession(userID: Int64, expiresAt: Date) async throws -> UUID
     /// True when the session exists, belongs to the user, is not revoked and has not expired.
     func isSessionValid(sessionID: UUID, userID: Int64) async throws -> Bool
+    /// The sessions among `ids` that are still valid (not revoked, not expired, not deleted).
+    func validSessions(among ids: [UUID]) async throws -> Set<UUID>
     func extendSession(sessionID: UUID, expiresAt: Date) async throws
     func revokeSession(sessionID: UUID) async throws
 }

@@ -89,6 +89,7 @@ public final class PostgresListener: Service, Sendable {
             backoff = 50_000
             self.backendPIDValue.store(connection.backendPID, ordering: .relaxed)
             self.continuation.yield(.listening(isReconnect: connectedBefore))
+            if let conn = connection.rawConnection { self.yieldNotifications(conn) }
             if connectedBefore {
                 self.logger.info("listener reconnected")
             }
@@ -122,6 +123,9 @@ public final class PostgresListener: Service, Sendable {
                 if idleTicks >= 6 {
                     idleTicks = 0
                     if (try? connection.unsafeExecute("SELECT 1")) == nil { return }
+                    // The command read whatever the socket held, notifications included: they now sit in libpq's
+                    // queue and the socket will not become readable for them again.
+                    self.yieldNotifications(conn)
                 }
                 continue
             }
@@ -130,15 +134,20 @@ public final class PostgresListener: Service, Sendable {
                 self.logger.warning("listener lost its connection")
                 return
             }
-            while let notify = PQnotifies(conn) {
-                let notification = PostgresNotification(
-                    channel: String(cString: notify.pointee.relname),
-                    payload: String(cString: notify.pointee.extra),
-                    senderPID: notify.pointee.be_pid
-                )
-                PQfreemem(notify)
-                self.continuation.yield(.notification(notification))
-            }
+            self.yieldNotifications(conn)
+        }
+    }
+
+    /// Hands every notification libpq has already read to the consumer.
+    private func yieldNotifications(_ conn: OpaquePointer) {
+        while let notify = PQnotifies(conn) {
+            let notification = PostgresNotification(
+                channel: String(cString: notify.pointee.relname),
+                payload: String(cString: notify.pointee.extra),
+                senderPID: notify.pointee.be_pid
+            )
+            PQfreemem(notify)
+            self.continuation.yield(.notification(notification))
         }
     }
 

@@ -10,6 +10,8 @@ struct SSEEvent: Sendable, Equatable {
     var event: String?
     var data: String?
     var comment: String?
+    /// When the block was complete on the client (for latency assertions).
+    var receivedAt: ContinuousClock.Instant?
 
     var json: [String: Any] { (data.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:] }
 }
@@ -72,10 +74,14 @@ final class SSEClient: Sendable {
                     let line = String(pending[..<newline])
                     pending.removeSubrange(...newline)
                     if line.isEmpty {
-                        if current != SSEEvent() { self.received.withLock { $0.append(current) } }
+                        if current != SSEEvent() {
+                            current.receivedAt = .now
+                            self.received.withLock { $0.append(current) }
+                        }
                         current = SSEEvent()
                     } else if line.hasPrefix(":") {
-                        self.received.withLock { $0.append(SSEEvent(comment: String(line.dropFirst()).trimmingCharacters(in: .whitespaces))) }
+                        let comment = SSEEvent(comment: String(line.dropFirst()).trimmingCharacters(in: .whitespaces), receivedAt: .now)
+                        self.received.withLock { $0.append(comment) }
                     } else {
                         let parts = line.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
                         let field = String(parts[0])
@@ -104,6 +110,12 @@ final class SSEClient: Sendable {
             try await Task.sleep(for: .milliseconds(5))
         }
         throw TestFailure("timed out waiting for SSE events; have \(self.events.count)")
+    }
+
+    /// The time the message with `id` arrived, waiting for it up to `timeout`.
+    func arrival(ofMessage id: String, timeout: Duration = .seconds(10)) async throws -> ContinuousClock.Instant {
+        let events = try await self.wait(timeout: timeout) { $0.contains { $0.event == nil && $0.json["id"] as? String == id } }
+        return events.first { $0.event == nil && $0.json["id"] as? String == id }!.receivedAt!
     }
 
     /// Waits until the server ends the stream.

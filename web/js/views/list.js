@@ -147,6 +147,12 @@ export function connectionStatus() {
     if (s === 'open' || s === 'idle') {
       el.classList.remove('visible');
       text.textContent = 'Connected';
+    } else if (s === 'closed') {
+      // Not a failure to retry: the server closed this tab's stream because newer ones took its place.
+      text.textContent = store.state.streamClosedReason === 'too_many_streams'
+        ? 'Live updates paused: this account is open in too many tabs. Reload to resume here.'
+        : 'Live updates stopped. Reload to resume.';
+      el.classList.add('visible');
     } else if (s === 'connecting') {
       text.textContent = 'Connecting…';
       // Avoid a flash on a quick first connect.
