@@ -13,7 +13,7 @@ struct Migrate: AsyncParsableCommand {
         do {
             try await self.migrate()
         } catch {
-            throw StartupFailure.report(error, database: self.database.resolvedDatabaseURL.map { PostgresConfiguration(url: $0).description })
+            throw StartupFailure.report(error, database: StartupFailure.databaseLabel(self.database.resolvedDatabaseURL))
         }
     }
 

@@ -73,10 +73,7 @@ struct Serve: AsyncParsableCommand {
         do {
             try await self.serve(logger: logger)
         } catch {
-            throw StartupFailure.report(
-                error,
-                database: databaseURL.map { PostgresConfiguration(url: $0).description.replacingOccurrences(of: "dbname=", with: "") }
-            )
+            throw StartupFailure.report(error, database: StartupFailure.databaseLabel(databaseURL))
         }
     }
 

@@ -58,10 +58,15 @@ enum StartupChecks {
     /// a file, which also catches read-only file systems where `access(W_OK)` says yes to root.
     static func dataFolder(_ directory: URL) throws {
         let advice = "choose another folder with --data-dir or fix its permissions"
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw StartupFailure("the data folder \(directory.path) cannot be created (\(Self.reason(error))): \(advice)")
+        // mkdir one level at a time: errno says why ("Not a directory", "Permission denied", "Read-only file
+        // system"), where Foundation's error only says that it failed.
+        var path = ""
+        for component in directory.standardizedFileURL.path.split(separator: "/") {
+            path += "/" + component
+            if mkdir(path, 0o755) != 0, errno != EEXIST {
+                let reason = String(cString: strerror(errno))
+                throw StartupFailure("the data folder \(directory.path) cannot be created (\(path): \(reason)): \(advice)")
+            }
         }
         let probe = directory.appendingPathComponent(".write-test-\(getpid())")
         do {

@@ -65,6 +65,13 @@ struct StartupFailure: Error, CustomStringConvertible {
         }
     }
 
+    /// How the database is named in messages: the URL or key=value string, its password masked.
+    static func databaseLabel(_ url: String?) -> String? {
+        guard let url else { return nil }
+        let description = PostgresConfiguration(url: url).description
+        return description.hasPrefix("dbname=") ? String(description.dropFirst("dbname=".count)) : description
+    }
+
     private static func firstLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
     }
