@@ -83,6 +83,7 @@ public struct MessengerServer {
         let router = Router(context: AppRequestContext.self)
         router.addMiddleware {
             RequestLogMiddleware<AppRequestContext>()
+            SecurityHeadersMiddleware<AppRequestContext>()
             ErrorMiddleware<AppRequestContext>()
         }
         HealthController(pool: pool).routes(on: router)

@@ -10,6 +10,14 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
+        do {
+            try await self.migrate()
+        } catch {
+            throw StartupFailure.report(error, database: StartupFailure.databaseLabel(self.database.resolvedDatabaseURL))
+        }
+    }
+
+    private func migrate() async throws {
         let logger = Logger(label: "messenger")
         let (configuration, stopDatabase) = try self.database.open(logger: logger)
         defer { stopDatabase() }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import MessengerApp
+import NIOCore
+import NIOPosix
 import PostgresLibPQ
 import ServiceLifecycle
 
@@ -11,7 +13,8 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the server.",
         discussion: """
             Without DATABASE_URL the server runs its own PostgreSQL cluster in --data-dir (created on first run, \
-            stopped with the server) and dev login is on. With DATABASE_URL dev login is off unless --dev-login is given.
+            stopped with the server) and dev login is on when --host is a loopback address. With DATABASE_URL dev \
+            login is off unless --dev-login is given. Start-up failures print one line and exit with status 1.
             """
     )
 
@@ -26,7 +29,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(
         inversion: .prefixedNo,
         help:
-            "Dev login: POST /api/login with only a username signs in, creating the user. Default: on with the embedded database, off with DATABASE_URL."
+            "Dev login: POST /api/login with only a username signs in, creating the user. Default: on with the embedded database on a loopback --host, off otherwise."
     )
     var devLogin: Bool?
 
@@ -66,29 +69,52 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "messenger")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
+        let databaseURL = self.database.resolvedDatabaseURL
+        do {
+            try await self.serve(logger: logger)
+        } catch {
+            throw StartupFailure.report(error, database: StartupFailure.databaseLabel(databaseURL))
+        }
+    }
+
+    /// Checks everything that can be checked without side effects first (key, address, folders), so that the
+    /// common mistakes fail in milliseconds and before an embedded PostgreSQL is started.
+    private func serve(logger: Logger) async throws {
+        guard PostgresConnection.isLibraryThreadSafe else {
+            throw StartupFailure("this libpq is not thread-safe (PQisthreadsafe() is 0): install Debian's libpq5, which is")
+        }
+        let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 3000
+        let jwtKey = try StartupChecks.environmentJWTKey(ProcessInfo.processInfo.environment["JWT_KEY"])
+        try ListenProbe.check(host: self.host, port: port)
+        let schemaDirectory = try self.database.schemaDirectory()
+        try StartupChecks.schemaFolder(schemaDirectory)
+        let webDirectory = try StartupChecks.webFolder(explicit: self.webDir, found: ResourceLocator.find("web"), logger: logger)
+        let embedded = self.database.resolvedDatabaseURL == nil
+        if embedded || jwtKey == nil {
+            try StartupChecks.dataFolder(self.database.dataDirectory)
+        }
 
         var services: [any Service] = []
         let databaseConfiguration: PostgresConfiguration
-        let embedded = self.database.resolvedDatabaseURL == nil
+        var embeddedService: EmbeddedPostgresService?
         if let url = self.database.resolvedDatabaseURL {
             databaseConfiguration = PostgresConfiguration(url: url)
         } else {
             let cluster = EmbeddedPostgres(dataDirectory: self.database.dataDirectory, logger: logger)
-            let started = try cluster.start()
-            services.append(EmbeddedPostgresService(cluster: cluster, ownsServer: started))
+            // initdb and pg_ctl block for seconds: never on the cooperative pool.
+            let started = try await NIOThreadPool.singleton.runIfActive { try cluster.start() }
+            let service = EmbeddedPostgresService(cluster: cluster, ownsServer: started)
+            services.append(service)
+            embeddedService = service
             databaseConfiguration = cluster.configuration
         }
         logger.info("database", metadata: ["connection": "\(databaseConfiguration)"])
 
         var configuration = AppConfiguration()
         configuration.host = self.host
-        configuration.port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 3000
-        configuration.devLogin = self.devLogin ?? embedded
-        configuration.jwtKey = try JWTKeyFile.load(
-            environmentKey: ProcessInfo.processInfo.environment["JWT_KEY"],
-            dataDirectory: self.database.dataDirectory,
-            logger: logger
-        )
+        configuration.port = port
+        // Dev login lets anyone in with a bare username: only by default where nobody else can reach the server.
+        configuration.devLogin = self.devLogin ?? (embedded && StartupChecks.isLoopback(self.host))
         configuration.tokenLifetime = .seconds(self.tokenLifetimeHours * 3600)
         configuration.bcryptCost = self.bcryptCost
         configuration.maxMessageLength = self.maxMessageLength
@@ -98,25 +124,39 @@ struct Serve: AsyncParsableCommand {
         configuration.resumeWindow = .seconds(self.resumeWindowHours * 3600)
         configuration.databasePoolSize = self.poolSize
         configuration.loginAttemptsPerMinute = self.loginAttemptsPerMinute
-        configuration.webDirectory = self.webDir ?? ResourceLocator.find("web")?.path
+        configuration.webDirectory = webDirectory
         if configuration.devLogin { logger.notice("dev login is ON: anyone can sign in with just a username") }
 
         let server: MessengerServer
         do {
+            configuration.jwtKey =
+                try jwtKey
+                ?? JWTKeyFile.load(environmentKey: nil, dataDirectory: self.database.dataDirectory, logger: logger)
             server = try await MessengerServer.build(
                 configuration: configuration,
                 database: databaseConfiguration,
-                migrationsDirectory: try self.database.schemaDirectory(),
+                migrationsDirectory: schemaDirectory,
                 logger: logger
             )
         } catch {
-            for service in services { (service as? EmbeddedPostgresService).map { if $0.ownsServer { try? $0.cluster.stop() } } }
+            if let embeddedService { await embeddedService.stopIfOwned() }
             throw error
         }
         services += server.services
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
-        try await group.run()
+        // SIGTERM must end the process within 10 s in every state: graceful shutdown gets 6 s, then every service
+        // is cancelled; one that ignores cancellation for 3 more seconds ends the process with a crash report.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(6)
+        groupConfiguration.maximumCancellationDuration = .seconds(3)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch let error as IOError {
+            // The HTTP server's bind failed after the probe passed (another program was quicker).
+            throw ListenProbe.failure(host: self.host, port: port, errno: error.errnoCode) ?? error
+        }
     }
 }

@@ -183,3 +183,75 @@ func base64URL(_ data: Data) -> String {
     data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
         of: "=", with: "")
 }
+
+@Suite("Password login: timing and the login limiter")
+struct LoginLimiterTests {
+    static func login(_ server: TestServer, _ username: String, _ password: String, from address: String) async throws -> Int {
+        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password])
+        let request = RawHTTP.request("POST", "/api/login", headers: [("Content-Type", "application/json")], body: Array(body))
+        return try await RawHTTP.send(request, port: server.port, from: address).status
+    }
+
+    @Test("a client hammering one username is limited; the user still signs in from another address")
+    func anonymousClientCannotLockUserOut() async throws {
+        let server = try await TestServer.start { $0.loginAttemptsPerMinute = 3 }
+        defer { Task { await server.stop() } }
+        let name = uniqueName("victim")
+        let register = try await APIClient(baseURL: server.baseURL).send(
+            .POST, "/api/register", json: ["username": name, "password": "correct horse"])
+        #expect(register.status == 201)
+        var statuses: [Int] = []
+        for _ in 0..<20 { statuses.append(try await Self.login(server, name, "wrong guess", from: "127.0.0.2")) }
+        #expect(statuses.prefix(3).allSatisfy { $0 == 401 }, "\(statuses)")
+        #expect(statuses.dropFirst(3).allSatisfy { $0 == 429 }, "\(statuses)")
+        // The attacker's refused attempts did not count against the user.
+        #expect(try await Self.login(server, name, "correct horse", from: "127.0.0.1") == 200)
+    }
+
+    @Test("guesses from many addresses reach the per-username ceiling (10 × the limit)")
+    func globalCeiling() async throws {
+        let server = try await TestServer.start { $0.loginAttemptsPerMinute = 2 }
+        defer { Task { await server.stop() } }
+        let name = uniqueName("target")
+        _ = try await APIClient(baseURL: server.baseURL).send(.POST, "/api/register", json: ["username": name, "password": "correct horse"])
+        // The ceiling is 20 attempts a minute on the username: the registration above plus 19 guesses from 10
+        // addresses (2 each, the most any one of them may make) use it up.
+        for host in 2...11 {
+            for round in 0..<(host == 11 ? 1 : 2) {
+                #expect(try await Self.login(server, name, "wrong guess", from: "127.0.0.\(host)") == 401, "host \(host) round \(round)")
+            }
+        }
+        #expect(try await Self.login(server, name, "correct horse", from: "127.0.0.1") == 429)
+        // Another username is not affected.
+        #expect(try await Self.login(server, uniqueName("other"), "whatever1", from: "127.0.0.1") == 401)
+    }
+
+    @Test("an unknown username takes as long as a wrong password (a dummy bcrypt runs)")
+    func unknownUserTiming() async throws {
+        let server = try await TestServer.start {
+            $0.bcryptCost = 11
+            $0.loginAttemptsPerMinute = 100
+        }
+        defer { Task { await server.stop() } }
+        let name = uniqueName("known")
+        _ = try await APIClient(baseURL: server.baseURL).send(.POST, "/api/register", json: ["username": name, "password": "correct horse"])
+        func time(_ username: String) async throws -> Duration {
+            let start = ContinuousClock.now
+            #expect(try await Self.login(server, username, "wrong guess", from: "127.0.0.3") == 401)
+            return ContinuousClock.now - start
+        }
+        _ = try await time(uniqueName("warmup"))  // makes the dummy hash
+        // Alternating, so that both see the same load from whatever else runs on the machine.
+        var known: [Duration] = []
+        var unknown: [Duration] = []
+        for _ in 0..<9 {
+            known.append(try await time(name))
+            unknown.append(try await time(uniqueName("nobody")))
+        }
+        let knownMedian = known.sorted()[4]
+        let unknownMedian = unknown.sorted()[4]
+        // Cost 10 is tens of milliseconds of bcrypt; without the dummy an unknown name answers in about one.
+        #expect(unknownMedian > knownMedian * 0.5, "known \(known), unknown \(unknown)")
+        #expect(unknownMedian < knownMedian * 2, "known \(known), unknown \(unknown)")
+    }
+}

@@ -45,6 +45,25 @@ struct ProcessTests {
         #expect(try await b.terminate() != nil)
     }
 
+    @Test("SIGTERM ends the process within 10 s while its PostgreSQL is down")
+    func terminateWhileDatabaseDown() async throws {
+        let cluster = try TestCluster.makeCluster(name: "down-\(UInt32.random(in: 0...UInt32.max))")
+        try cluster.start()
+        let server = try await ServerProcess.start(database: cluster.configuration)
+        defer { server.kill() }
+        try cluster.kill()
+        // Wait for the state under test: the server knows its database is gone.
+        let api = APIClient(baseURL: server.baseURL)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while (try? await api.send(.GET, "/readyz"))?.status != 503 {
+            guard ContinuousClock.now < deadline else { throw TestFailure("/readyz never reported the database down") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let took = try await server.terminate()
+        let elapsed = try #require(took, "the process did not exit within 10 s of SIGTERM")
+        #expect(elapsed < .seconds(10))
+    }
+
     @Test("kill -9 of one of two instances while it sends: the other keeps delivering within 2 s, every acknowledged message arrives exactly once")
     func killNine() async throws {
         let database = try await TestCluster.shared.freshDatabase()

@@ -55,9 +55,12 @@ struct MigrationTests {
         let pool = try await BindRoundTripTests.pool()
         defer { Task { await pool.shutdown() } }
         let broken = [PostgresMigration(version: 1, name: "broken", sql: "CREATE TABLE c (id int); SELECT no_such_function();")]
-        await #expect(throws: PostgresError.self) {
+        let error = await #expect(throws: PostgresMigrator.MigrationError.self) {
             try await PostgresMigrator(migrations: broken, logger: TestCluster.logger).migrate(pool: pool)
         }
+        // The error names the file and carries the server's reason.
+        #expect(error?.description.hasPrefix("migration 1 (broken) failed") == true)
+        #expect(error?.description.contains("no_such_function") == true)
         #expect(try await pool.query("SELECT to_regclass('c') IS NULL").first!.decode(Bool.self, at: 0))
     }
 

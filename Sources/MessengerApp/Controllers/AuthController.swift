@@ -7,8 +7,7 @@ public struct AuthController: Sendable {
     let authenticator: Authenticator
     let hasher: PasswordHasher
     let configuration: AppConfiguration
-    let usernameLimiter: RateLimiter
-    let addressLimiter: RateLimiter
+    let limiter: LoginLimiter
     /// Called on logout so the realtime layer closes the session's streams (here and on other instances).
     let onLogout: @Sendable (UUID) async -> Void
 
@@ -23,8 +22,7 @@ public struct AuthController: Sendable {
         self.authenticator = authenticator
         self.hasher = hasher
         self.configuration = configuration
-        self.usernameLimiter = RateLimiter(limit: configuration.loginAttemptsPerMinute)
-        self.addressLimiter = RateLimiter(limit: configuration.loginAttemptsPerMinute * 3)
+        self.limiter = LoginLimiter(limit: configuration.loginAttemptsPerMinute)
         self.onLogout = onLogout
     }
 
@@ -87,9 +85,13 @@ public struct AuthController: Sendable {
             return try await self.devLogin(username: username, context: context)
         }
         try self.checkRate(username: username, context: context)
-        guard let user = try await self.users.find(username: username), let hash = user.passwordHash,
-            try await self.hasher.verify(password, hash: hash)
-        else {
+        let user = try await self.users.find(username: username)
+        // Always one bcrypt verification, against a dummy hash of the same cost when there is no password to
+        // check: an unknown username must not answer measurably faster than a wrong password.
+        var hash = user?.passwordHash ?? ""
+        if hash.isEmpty { hash = try await self.hasher.dummyHash() }
+        let matches = try await self.hasher.verify(password, hash: hash)
+        guard let user, user.passwordHash != nil, matches else {
             throw AppError.unauthorized("invalid username or password")
         }
         return try JSONResponse.make(try await self.issue(for: user))
@@ -105,9 +107,7 @@ public struct AuthController: Sendable {
     }
 
     private func checkRate(username: String, context: AppRequestContext) throws {
-        let byName = self.usernameLimiter.hit(username.lowercased())
-        let byAddress = self.addressLimiter.hit(context.remoteAddress)
-        if let wait = [byName, byAddress].compactMap({ $0 }).max() {
+        if let wait = self.limiter.attempt(username: username, address: context.remoteAddress) {
             throw AppError(.tooManyRequests, "too many login attempts, try again later", headers: [.retryAfter: String(wait)])
         }
     }
@@ -144,7 +144,7 @@ public struct AuthController: Sendable {
 
     @Sendable func usernames(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard let search = request.uri.queryParameters["search"].map(String.init), !search.isEmpty else {
+        guard let search = try QueryText.value("search", in: request), !search.isEmpty else {
             throw AppError.validation(["search": "search required"])
         }
         let first = try QueryInt.parse(request.uri.queryParameters["first"].map(String.init), name: "first", default: 5, range: 1...50)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
 
 /// The single-page app: files from `web/` are served by `FileMiddleware`; every other non-API GET gets
 /// `index.html` so that client-side routes survive a reload. Unknown `/api/…` paths are JSON 404s.
@@ -23,20 +24,35 @@ public struct WebAppController: Sendable {
         }
         router.get("**") { request, _ in
             guard let webDirectory = self.webDirectory else { throw AppError.notFound() }
-            // FileMiddleware serves files only when the route says 404: say it for every existing file.
             let path = request.uri.path
-            if !path.contains(".."), path != "/" {
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: webDirectory + path, isDirectory: &isDirectory), !isDirectory.boolValue {
-                    throw HTTPError(.notFound)
+            // stat() and the read block: on a thread-pool thread, never on the cooperative pool.
+            let page = try await NIOThreadPool.singleton.runIfActive { () -> Page in
+                // FileMiddleware serves files only when the route says 404: say it for every existing file.
+                if !path.contains(".."), path != "/" {
+                    var isDirectory: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: webDirectory + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                        return .existingFile
+                    }
                 }
+                return FileManager.default.contents(atPath: webDirectory + "/index.html").map(Page.index) ?? .missing
             }
-            guard let data = FileManager.default.contents(atPath: webDirectory + "/index.html") else { throw AppError.notFound() }
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                body: .init(byteBuffer: ByteBuffer(bytes: data))
-            )
+            switch page {
+            case .existingFile: throw HTTPError(.notFound)
+            case .missing: throw AppError.notFound()
+            case .index(let data):
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data))
+                )
+            }
         }
+    }
+
+    /// What the fallback route found on disk.
+    private enum Page: Sendable {
+        case existingFile
+        case missing
+        case index(Data)
     }
 }

@@ -22,6 +22,10 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.response(AppError(.contentTooLarge, "request body too large"))
         } catch let error as DecodingError {
             return Self.response(AppError(.badRequest, Self.describe(error)))
+        } catch let error as PostgresError where error.kind == .invalidBind {
+            // Input validation should have caught it; a client's bad text is still the client's error, not ours.
+            context.logger.warning("invalid text reached the database layer", metadata: ["error": "\(error.debugDescription)"])
+            return Self.response(AppError(.unprocessableContent, "invalid text in the request"))
         } catch let error as PostgresError {
             context.logger.error("database error", metadata: ["error": "\(error.debugDescription)"])
             if error.isConnectionError || error.kind == .poolTimeout {

@@ -1,5 +1,6 @@
 import CLibPQ
 import Logging
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -14,6 +15,12 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Server-side prepared statements by SQL text. Preparing once and executing by name saves the server the parse
     /// and plan work on every hot query.
     private var preparedStatements: [String: String] = [:]
+    /// Numbers statement names for the connection's whole life. After 26000/0A000 the map above is cleared but
+    /// the server may still hold the old names: reusing `s0` would then fail every new statement with 42P05.
+    private var nextStatementNumber = 0
+    /// Serialises every use of `conn`: libpq allows one thread at a time on a PGconn, and a caller that shares a
+    /// connection between two tasks by mistake must get queued statements, not a corrupted protocol stream.
+    private let lock = NIOLock()
     private let logger: Logger
     /// Set when the server or network has failed; the pool discards such connections.
     public private(set) var isBroken = false
@@ -47,12 +54,18 @@ public final class PostgresConnection: @unchecked Sendable {
         self.conn = conn
     }
 
+    /// True when libpq was built thread-safe, which this wrapper requires: the pool hands a connection from one
+    /// thread to another, and the listener, notifier and pool threads call libpq at the same time.
+    public static var isLibraryThreadSafe: Bool { PQisthreadsafe() == 1 }
+
     deinit {
         if let conn { PQfinish(conn) }
     }
 
     /// Closes the connection now.
     public func close() {
+        self.lock.lock()
+        defer { self.lock.unlock() }
         if let conn { PQfinish(conn) }
         self.conn = nil
         self.isBroken = true
@@ -62,12 +75,15 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ query: PostgresQuery) throws(PostgresError) -> PostgresRows {
         if let bindError = query.bindError { throw bindError }
+        self.lock.lock()
+        defer { self.lock.unlock() }
         let conn = try self.liveConnection()
         let name: String
         if let existing = self.preparedStatements[query.sql] {
             name = existing
         } else {
-            name = "s\(self.preparedStatements.count)"
+            name = "s\(self.nextStatementNumber)"
+            self.nextStatementNumber += 1
             let prepared = PQprepare(conn, name, query.sql, Int32(query.binds.count), nil)
             try self.check(prepared, sql: query.sql)
             PQclear(prepared)
@@ -84,6 +100,8 @@ public final class PostgresConnection: @unchecked Sendable {
     /// For migrations and statements written in code only.
     @discardableResult
     public func unsafeExecute(_ sql: String) throws(PostgresError) -> PostgresRows {
+        self.lock.lock()
+        defer { self.lock.unlock() }
         let conn = try self.liveConnection()
         let result = PQexec(conn, sql)
         try self.check(result, sql: sql)
@@ -145,8 +163,8 @@ public final class PostgresConnection: @unchecked Sendable {
             let constraint = field("n")
             PQclear(result)
             self.markBrokenIfNeeded()
-            // A prepared statement may be gone after a failed PREPARE or a DISCARD; forget them all on
-            // errors that can invalidate plans.
+            // A prepared statement may be gone after a DISCARD or DEALLOCATE, or its plan invalid after a schema
+            // change: forget them all and prepare again under new names (see `nextStatementNumber`).
             if sqlState == "26000" || sqlState == "0A000" { self.preparedStatements.removeAll() }
             throw PostgresError(
                 kind: self.isBroken ? .connection : .server,

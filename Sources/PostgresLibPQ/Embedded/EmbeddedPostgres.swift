@@ -172,9 +172,14 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    /// The server's binaries: `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
+    /// The server's binaries: `MESSENGER_PG_BINDIR` when set (a PostgreSQL installed elsewhere), else
+    /// `pg_config --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
     static func findBinaries() throws -> URL {
         let fileManager = FileManager.default
+        if let explicit = ProcessInfo.processInfo.environment["MESSENGER_PG_BINDIR"], !explicit.isEmpty {
+            guard fileManager.isExecutableFile(atPath: explicit + "/initdb") else { throw EmbeddedError.notInstalled }
+            return URL(fileURLWithPath: explicit)
+        }
         var candidates: [String] = []
         if let bindir = try? Self.capture("/usr/bin/pg_config", ["--bindir"]) {
             candidates.append(bindir.trimmingCharacters(in: .whitespacesAndNewlines))

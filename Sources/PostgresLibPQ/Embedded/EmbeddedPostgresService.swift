@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// Keeps an ``EmbeddedPostgres`` cluster running for the life of the service group and stops it on shutdown
@@ -12,10 +13,18 @@ public struct EmbeddedPostgresService: Service {
         self.ownsServer = ownsServer
     }
 
+    /// Returns on graceful shutdown and on cancellation alike (a failed start cancels the group): either way the
+    /// cluster we started is stopped.
     public func run() async throws {
         try? await gracefulShutdown()
-        if self.ownsServer {
-            try self.cluster.stop()
-        }
+        await self.stopIfOwned()
+    }
+
+    /// Stops the cluster if this process started it. `pg_ctl stop` blocks for up to seconds, so it runs on a
+    /// thread-pool thread, never on the cooperative pool.
+    public func stopIfOwned() async {
+        guard self.ownsServer else { return }
+        let cluster = self.cluster
+        _ = try? await NIOThreadPool.singleton.runIfActive { try cluster.stop() }
     }
 }

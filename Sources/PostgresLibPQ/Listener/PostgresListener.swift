@@ -52,18 +52,25 @@ public final class PostgresListener: Service, Sendable {
     /// The listening backend's pid, 0 when not connected (tests terminate it to simulate a lost connection).
     public var backendPID: Int32 { self.backendPIDValue.load(ordering: .relaxed) }
 
+    /// Listens until graceful shutdown, cancellation (a failed start cancels the whole group) or ``stop()``.
     public func run() async throws {
         self.thread.start()
-        await withGracefulShutdownHandler {
-            _ = try? await self.thread.runIfActive { self.loop() }
-        } onGracefulShutdown: {
+        // The loop blocks a thread in poll() and does not see task cancellation by itself: both shutdown paths
+        // wake it through the pipe, so it also ends while it is retrying a connection that cannot succeed.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                _ = try? await self.thread.runIfActive { self.loop() }
+            } onGracefulShutdown: {
+                self.stop()
+            }
+        } onCancel: {
             self.stop()
         }
         self.continuation.finish()
         try? await self.thread.shutdownGracefully()
     }
 
-    /// Ends the listening loop.
+    /// Ends the listening loop; safe to call from any thread, any number of times, before or during ``run()``.
     public func stop() {
         self.stopped.store(true, ordering: .relaxed)
         var byte: UInt8 = 1

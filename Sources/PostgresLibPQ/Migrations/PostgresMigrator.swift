@@ -10,6 +10,8 @@ public struct PostgresMigrator: Sendable {
         case changedAfterApply(version: Int, name: String)
         case duplicateVersion(Int)
         case unreadableDirectory(String)
+        /// The server rejected a migration's SQL; it was rolled back.
+        case failed(version: Int, name: String, serverMessage: String)
 
         public var description: String {
             switch self {
@@ -17,6 +19,8 @@ public struct PostgresMigrator: Sendable {
                 "migration \(version) (\(name)) was changed after it was applied; add a new migration instead"
             case .duplicateVersion(let version): "two migration files have version \(version)"
             case .unreadableDirectory(let path): "cannot read migrations from \(path)"
+            case .failed(let version, let name, let message):
+                "migration \(version) (\(name)) failed and was rolled back: \(message); fix that migration file (or the database) and start again"
             }
         }
     }
@@ -103,6 +107,10 @@ public struct PostgresMigrator: Sendable {
                 try await pool.unsafeExecute("COMMIT", on: connection)
             } catch {
                 _ = try? await pool.unsafeExecute("ROLLBACK", on: connection)
+                // Name the file: "syntax error at or near …" alone does not say which of the files to fix.
+                if let error = error as? PostgresError, error.kind == .server {
+                    throw MigrationError.failed(version: migration.version, name: migration.name, serverMessage: error.serverMessage)
+                }
                 throw error
             }
             appliedNow.append(migration.version)

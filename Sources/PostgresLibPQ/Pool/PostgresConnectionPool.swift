@@ -49,6 +49,7 @@ public final class PostgresConnectionPool: Service, Sendable {
         self.maximumConnections = max(1, maximumConnections)
         self.acquireTimeout = acquireTimeout
         self.logger = logger
+        precondition(PostgresConnection.isLibraryThreadSafe, "libpq must be built thread-safe (PQisthreadsafe() == 1)")
         self.threadPool = NIOThreadPool(numberOfThreads: self.maximumConnections)
         self.threadPool.start()
         self.state = Mutex(State())
@@ -72,10 +73,16 @@ public final class PostgresConnectionPool: Service, Sendable {
             return (state.idle, state.waiters)
         }
         for waiter in waiters {
-            waiter.continuation.resume(throwing: PostgresError(kind: .shutdown, serverMessage: "pool shut down"))
+            waiter.continuation.resume(throwing: Self.shutdownError)
         }
-        for connection in idle { connection.close() }
+        // PQfinish talks to the server (a Terminate message): a pool thread's job, not the cooperative pool's.
+        _ = try? await self.threadPool.runIfActive { for connection in idle { connection.close() } }
         try? await self.threadPool.shutdownGracefully()
+    }
+
+    /// What callers waiting for (or asking for) a connection get once the pool is shut down.
+    static var shutdownError: PostgresError {
+        PostgresError(kind: .shutdown, serverMessage: "the connection pool has been shut down: the server is stopping")
     }
 
     /// Runs blocking work on the pool's threads.
@@ -135,7 +142,7 @@ public final class PostgresConnectionPool: Service, Sendable {
     func acquire() async throws -> PostgresConnection {
         while true {
             let action = self.state.withLock { state -> AcquireAction in
-                if state.isShutdown { return .fail(PostgresError(kind: .shutdown, serverMessage: "pool shut down")) }
+                if state.isShutdown { return .fail(Self.shutdownError) }
                 if let connection = state.idle.popLast() { return .use(connection) }
                 if state.openCount < self.maximumConnections {
                     state.openCount += 1
@@ -190,7 +197,13 @@ public final class PostgresConnectionPool: Service, Sendable {
         let timeout = self.acquireTimeout
         return try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
             group.addTask {
-                try await Task.sleep(for: timeout)
+                do {
+                    try await Task.sleep(for: timeout)
+                } catch {
+                    // Cancelled: the caller's task was, or a connection came. Either way leave the queue.
+                    self.failWaiter(id: id, with: CancellationError())
+                    return nil
+                }
                 // Time is up: if we are still waiting, leave the queue with an error.
                 self.failWaiter(id: id, with: PostgresError(kind: .poolTimeout, serverMessage: "no connection free within \(timeout)"))
                 return nil
@@ -198,9 +211,12 @@ public final class PostgresConnectionPool: Service, Sendable {
             let connection = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
                     // Re-check under the lock: a connection may have come back since `acquire` decided to wait.
-                    enum Outcome { case enqueued, shutdown, connection(PostgresConnection), slot }
+                    enum Outcome { case enqueued, shutdown, cancelled, connection(PostgresConnection), slot }
                     let outcome = self.state.withLock { state -> Outcome in
                         if state.isShutdown { return .shutdown }
+                        // Cancelled before we got here: the cancellation handler found nothing to remove, so
+                        // enqueueing now would wait with no deadline and nobody to wake us.
+                        if Task.isCancelled { return .cancelled }
                         if let connection = state.idle.popLast() { return .connection(connection) }
                         if state.openCount < self.maximumConnections {
                             state.openCount += 1
@@ -211,7 +227,8 @@ public final class PostgresConnectionPool: Service, Sendable {
                     }
                     switch outcome {
                     case .enqueued: break
-                    case .shutdown: continuation.resume(throwing: PostgresError(kind: .shutdown, serverMessage: "pool shut down"))
+                    case .shutdown: continuation.resume(throwing: Self.shutdownError)
+                    case .cancelled: continuation.resume(throwing: CancellationError())
                     case .connection(let connection): continuation.resume(returning: connection)
                     case .slot: continuation.resume(returning: nil)
                     }
@@ -250,13 +267,19 @@ public final class PostgresConnectionPool: Service, Sendable {
         if let waiter {
             waiter.continuation.resume(returning: connection)
         } else if self.state.withLock({ $0.isShutdown }) {
-            connection.close()
+            self.closeOffThread(connection)
         }
+    }
+
+    /// PQfinish sends a Terminate message and may block on a dead socket: run it on a pool thread (or inline once
+    /// the thread pool is gone, when nothing else is waiting for the cooperative pool anyway).
+    private func closeOffThread(_ connection: PostgresConnection) {
+        self.threadPool.submit { _ in connection.close() }
     }
 
     private func discard(_ connection: PostgresConnection) {
         let wasBroken = connection.isBroken
-        connection.close()
+        self.closeOffThread(connection)
         self.freeSlot()
         if wasBroken { self.probeIdleConnections() }
     }
@@ -281,11 +304,14 @@ public final class PostgresConnectionPool: Service, Sendable {
             if connection.probe() {
                 self.release(connection)
             } else {
-                connection.close()
+                self.closeOffThread(connection)
                 self.freeSlot()
             }
         }
     }
+
+    /// Callers waiting for a connection, for tests and metrics.
+    public var waitingCount: Int { self.state.withLock { $0.waiters.count } }
 
     /// Connections currently open (idle or lent out), for tests and metrics.
     public var openConnections: Int { self.state.withLock { $0.openCount } }

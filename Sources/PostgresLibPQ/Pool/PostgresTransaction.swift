@@ -1,5 +1,10 @@
 /// A connection inside `BEGIN … COMMIT`, lent by ``PostgresConnectionPool/withTransaction(_:)``.
-public struct PostgresTransaction: Sendable {
+///
+/// Deliberately not `Sendable`: a transaction is one conversation with the server, so its statements run one
+/// after another in the task that owns it. Handing it to another task (`async let`, a task group) is a compile
+/// error; the connection also serialises its statements, so even a transaction smuggled across tasks cannot put
+/// two statements on one `PGconn` at once.
+public struct PostgresTransaction {
     let connection: PostgresConnection
     let pool: PostgresConnectionPool
 
@@ -17,3 +22,6 @@ public struct PostgresTransaction: Sendable {
         return try await self.pool.runBlocking { try connection.unsafeExecute(sql) }
     }
 }
+
+@available(*, unavailable, message: "a transaction belongs to the task that opened it")
+extension PostgresTransaction: Sendable {}

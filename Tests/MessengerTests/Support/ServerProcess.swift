@@ -43,6 +43,60 @@ final class ServerProcess: Sendable {
         throw TestFailure("server process did not become ready")
     }
 
+    /// How a run of the executable ended: its exit status (128 + signal when killed), how long it took, and
+    /// everything it wrote to standard output and standard error.
+    struct Exit {
+        var status: Int32
+        var elapsed: Duration
+        var output: String
+
+        /// The last non-empty line of the output: where a start-up failure explains itself.
+        var lastLine: String {
+            self.output.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map(String.init) ?? ""
+        }
+    }
+
+    /// Runs `messenger <arguments>` to its end (SIGKILL after `timeout`) with `environment` added to ours minus
+    /// `DATABASE_URL` and `JWT_KEY` (so the caller's shell cannot change what is tested).
+    static func runToExit(_ arguments: [String], environment extra: [String: String] = [:], timeout: Duration = .seconds(20)) async throws -> Exit {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = nil
+        environment["JWT_KEY"] = nil
+        environment["PORT"] = nil
+        environment.merge(extra) { _, new in new }
+        let outputPath = "/tmp/messenger-test-output-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = ([Self.executable] + arguments).map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let start = ContinuousClock.now
+        guard posix_spawn(&pid, Self.executable, &actions, nil, argv, envp) == 0 else { throw TestFailure("cannot start \(Self.executable)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) != pid {
+            if ContinuousClock.now - start > timeout {
+                Glibc.kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let elapsed = ContinuousClock.now - start
+        let exited = (status & 0x7f) == 0
+        let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return Exit(status: code, elapsed: elapsed, output: output)
+    }
+
     private init(pid: pid_t, port: Int) {
         self.pid = pid
         self.port = port
