@@ -10,7 +10,9 @@
 # Environment: BENCH_PORT (default 39xxx, random), BENCH_NO_BUILD=1 (reuse .build/release),
 #              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs),
 #              BENCH_SERVER_BIN / BENCH_TOOL_BIN (use these executables; no build),
-#              BENCH_SERVER_ARGS (extra `messenger serve` arguments, e.g. "--pool-size 32").
+#              BENCH_SERVER_ARGS (extra `messenger serve` arguments, e.g. "--pool-size 32"),
+#              BENCH_SECOND_INSTANCE=1 (start a second server on the same database and pass it to the tool as
+#              --subscribe-url: `delivery` then measures sends on one process reaching streams on the other).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,7 +45,12 @@ fi
 DATA=$(mktemp -d /tmp/messenger-bench.XXXXXX)
 chmod 755 "$DATA"
 SERVER_PID=""
+SECOND_PID=""
 cleanup() {
+    if [[ -n "$SECOND_PID" ]] && kill -0 "$SECOND_PID" 2>/dev/null; then
+        kill -TERM "$SECOND_PID" 2>/dev/null || true
+        wait "$SECOND_PID" 2>/dev/null || true
+    fi
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         # Graceful stop (it also stops the embedded PostgreSQL). After `connections` the server may need a while to
         # close thousands of streams, so allow a minute before SIGKILL.
@@ -94,10 +101,28 @@ DB_PID_ARGS=()
 if [[ -n "$DB_PID" ]]; then DB_PID_ARGS=(--database-pid "$DB_PID"); fi
 
 echo "bench.sh: server pid $SERVER_PID, database $DB_URL (postmaster pid ${DB_PID:-?})" >&2
+
+EXTRA_TOOL_ARGS=()
+if [[ -n "${BENCH_SECOND_INSTANCE:-}" ]]; then
+    PORT2=$((PORT + 1))
+    # Same database and the same token key (the first server generated it in $DATA).
+    # shellcheck disable=SC2086
+    "$SERVER_BIN" serve --host 127.0.0.1 --port "$PORT2" --database-url "$DB_URL" --data-dir "$DATA" --dev-login \
+        ${BENCH_SERVER_ARGS:-} </dev/null >"$DATA/server2.log" 2>&1 &
+    SECOND_PID=$!
+    for i in $(seq 1 120); do
+        if curl -fsS "http://127.0.0.1:$PORT2/readyz" >/dev/null 2>&1; then break; fi
+        if [[ $i -eq 120 ]]; then echo "bench.sh: second server not ready" >&2; tail -20 "$DATA/server2.log" >&2; exit 1; fi
+        sleep 0.5
+    done
+    echo "bench.sh: second instance pid $SECOND_PID on port $PORT2 (streams there)" >&2
+    EXTRA_TOOL_ARGS=(--subscribe-url "http://127.0.0.1:$PORT2")
+fi
 echo "bench.sh: machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB RAM" >&2
 
 set +e
-"$TOOL_BIN" "$@" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --database-url "$DB_URL" "${DB_PID_ARGS[@]}"
+"$TOOL_BIN" "$@" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --database-url "$DB_URL" "${DB_PID_ARGS[@]}" \
+    "${EXTRA_TOOL_ARGS[@]}"
 STATUS=$?
 set -e
 if [[ $STATUS -ne 0 ]]; then
