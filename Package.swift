@@ -83,7 +83,11 @@ let package = Package(
         // Starts private PostgreSQL clusters for the test targets.
         .target(
             name: "PostgresTestSupport",
-            dependencies: ["PostgresLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PostgresLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/PostgresTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -48,10 +48,10 @@ struct ProcessTests {
     @Test("SIGTERM ends the process within 10 s while its PostgreSQL is down")
     func terminateWhileDatabaseDown() async throws {
         let cluster = try TestCluster.makeCluster(name: "down-\(UInt32.random(in: 0...UInt32.max))")
-        try cluster.start()
+        try await TestCluster.offPool { _ = try cluster.start() }
         let server = try await ServerProcess.start(database: cluster.configuration)
         defer { server.kill() }
-        try cluster.kill()
+        try await TestCluster.offPool { try cluster.kill() }
         // Wait for the state under test: the server knows its database is gone.
         let api = APIClient(baseURL: server.baseURL)
         let deadline = ContinuousClock.now + .seconds(15)

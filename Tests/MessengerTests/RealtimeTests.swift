@@ -303,7 +303,7 @@ struct RealtimeTests {
     }
 
     @Test(
-        "two instances: messages cross within 200 ms (NOTIFY, not the safety look), also after the listeners are killed; a logout on A closes B's stream within 200 ms"
+        "two instances: messages cross through NOTIFY (the safety look is off), also after the listeners are killed; a logout on A closes B's stream at once"
     )
     func twoInstances() async throws {
         // The safety look is a minute: anything that arrives in time came through NOTIFY or a listener reconnect.
@@ -326,18 +326,22 @@ struct RealtimeTests {
             latencies.append(try await onB.arrival(ofMessage: sent["id"] as! String, timeout: .seconds(5)) - start)
         }
         latencies.sort()
-        #expect(latencies[latencies.count / 2] < .milliseconds(200), "A → B latency: \(latencies)")
-        #expect(latencies.last! < .seconds(1), "A → B latency: \(latencies)")
+        // Through NOTIFY this is a few milliseconds (bounds leave room for a loaded CI machine); without it, the
+        // next look would come with the safety look, a minute away.
+        #expect(latencies[latencies.count / 2] < .milliseconds(500), "A → B latency: \(latencies)")
+        #expect(latencies.last! < .seconds(2), "A → B latency: \(latencies)")
 
         // A logout handled by A ends Carol's stream on B through NOTIFY, well before any heartbeat or cache expiry.
         let carol = try await apiA.devLogin(uniqueName("c"))
         let carolOnB = try await SSEClient.connect(b.baseURL, token: carol.token)
         defer { carolOnB.close() }
         try await Self.waitFor { carolOnB.lastEventID != nil }
-        let logoutStart = ContinuousClock.now
         #expect(try await apiA.send(.POST, "/api/logout", token: carol.token).status == 204)
+        // A answers once its NOTIFY went out: from here only the notification's trip and B's reaction remain.
+        let answered = ContinuousClock.now
         try await carolOnB.waitForEnd(timeout: .seconds(2))
-        #expect(ContinuousClock.now - logoutStart < .milliseconds(200))
+        // Milliseconds through NOTIFY; the next heartbeat's session re-check is 15 s away.
+        #expect(ContinuousClock.now - answered < .seconds(1))
 
         // Kill every LISTEN connection (both instances'), send meanwhile, and check nothing is lost: the listeners
         // reconnect and look at the tables.

@@ -96,7 +96,13 @@ struct StreamHorizonTests {
             return sent["id"] as! String
         }
         // The commit does not wake the dispatcher; its backed-off watchdog finds it.
-        _ = try await stream.arrival(ofMessage: sentID, timeout: .seconds(2))
+        do {
+            // The watchdog backs off to 200 ms; without it the next look would be the safety look, a minute away.
+            _ = try await stream.arrival(ofMessage: sentID, timeout: .seconds(5))
+        } catch {
+            Issue.record("not delivered after the commit; events \(stream.events); log \(server.logs.all.suffix(20))")
+            throw error
+        }
         let events = stream.events
         let readIndex = try #require(events.firstIndex { $0.event == "read" })
         let messageIndex = try #require(events.firstIndex { $0.json["id"] as? String == sentID })

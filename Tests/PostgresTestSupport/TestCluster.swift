@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import PostgresLibPQ
 
 /// A private PostgreSQL cluster for the test process, started through ``EmbeddedPostgres`` (so that path is
@@ -7,7 +8,7 @@ import PostgresLibPQ
 public actor TestCluster {
     public static let shared = TestCluster()
 
-    private var cluster: EmbeddedPostgres?
+    private var cluster: Task<EmbeddedPostgres, any Error>?
     private var counter = 0
 
     public static let logger: Logger = {
@@ -18,24 +19,38 @@ public actor TestCluster {
 
     /// A new empty database on the shared cluster.
     public func freshDatabase() async throws -> PostgresConfiguration {
-        let cluster = try self.start()
+        let cluster = try await self.start()
         self.counter += 1
         let name = "t\(getpid())_\(self.counter)"
-        let admin = try PostgresConnection(configuration: cluster.configuration.withDatabase("postgres"), logger: Self.logger)
-        try admin.unsafeExecute("CREATE DATABASE \(name)")
-        admin.close()
+        let admin = cluster.configuration.withDatabase("postgres")
+        try await Self.offPool {
+            let connection = try PostgresConnection(configuration: admin, logger: Self.logger)
+            try connection.unsafeExecute("CREATE DATABASE \(name)")
+            connection.close()
+        }
         return cluster.configuration.withDatabase(name)
     }
 
-    private func start() throws -> EmbeddedPostgres {
-        if let cluster { return cluster }
-        let cluster = try Self.makeCluster(name: "shared")
-        try cluster.start()
-        self.cluster = cluster
-        atexit {
-            try? TestCluster.stopAll()
+    private func start() async throws -> EmbeddedPostgres {
+        if let cluster { return try await cluster.value }
+        // One start, however many tests ask at once (the actor is reentrant across the await).
+        let task = Task<EmbeddedPostgres, any Error> {
+            let cluster = try Self.makeCluster(name: "shared")
+            try await Self.offPool { _ = try cluster.start() }
+            atexit {
+                try? TestCluster.stopAll()
+            }
+            return cluster
         }
-        return cluster
+        self.cluster = task
+        return try await task.value
+    }
+
+    /// Runs blocking work (initdb, pg_ctl, a libpq connect, CREATE DATABASE) on a thread pool. Tests run in
+    /// parallel with servers in this very process: blocking one of the few cooperative threads for a second would
+    /// stall those servers and make their timing fail for reasons that have nothing to do with them.
+    public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
     }
 
     /// A separate cluster for tests that stop or kill PostgreSQL.

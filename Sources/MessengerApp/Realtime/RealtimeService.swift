@@ -30,6 +30,9 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let notifies: AsyncStream<Void>
     private let notify: AsyncStream<Void>.Continuation
+    /// Arms the pending watchdog.
+    private let pendingSignals: AsyncStream<Void>
+    private let pendingSignal: AsyncStream<Void>.Continuation
     /// True while another instance listens: only then is a `NOTIFY` worth its transaction. Starts true so that
     /// nothing is missed before the first look.
     private let othersListening = Atomic<Bool>(true)
@@ -65,6 +68,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         self.instanceID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         (self.wakes, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.notifies, self.notify) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (self.pendingSignals, self.pendingSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     // MARK: ConversationEvents
@@ -106,6 +110,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             self.registry.shutdown()
             self.wake.finish()
             self.notify.finish()
+            self.pendingSignal.finish()
             group.cancelAll()
         }
     }
@@ -149,6 +154,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                     // Rows of ours wait behind a transaction of ours still running. A message send wakes us at commit;
                     // the watchdog covers writers that never do.
                     self.pendingRows.store(batch.pending, ordering: .relaxed)
+                    if batch.pending { self.pendingSignal.yield() }
                     await self.noteHeldBack(batch, state: &held)
                     break
                 } catch is CancellationError {
@@ -206,6 +212,9 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         for await event in listener.events {
             switch event {
             case .listening(let isReconnect):
+                // Say hello: instances that were alone until now stop skipping their NOTIFYs at once, instead of at
+                // their next look at pg_stat_activity (up to 2 s of deliveries waiting for the safety look).
+                await self.announce()
                 // Notifications sent while we were away are lost: the tables are the truth, so just look; and a
                 // logout announced meanwhile is found by re-checking the open streams' sessions now.
                 if isReconnect {
@@ -214,7 +223,11 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                 }
             case .notification(let notification):
                 if notification.channel == Self.eventsChannel {
-                    if notification.payload != self.instanceID { self.wake.yield() }
+                    if notification.payload != self.instanceID {
+                        // Another instance is there (it notified us), so our commits must notify it.
+                        self.othersListening.store(true, ordering: .relaxed)
+                        self.wake.yield()
+                    }
                 } else if notification.channel == Self.sessionsChannel, let id = UUID(uuidString: notification.payload) {
                     self.sessions.revoke(id)
                     self.registry.close(session: id)
@@ -223,13 +236,27 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         }
     }
 
+    /// Tells other instances this one listens (a NOTIFY on the events channel with our id).
+    private func announce() async {
+        do {
+            try await self.notifier?.notify(channel: Self.eventsChannel, payload: self.instanceID)
+        } catch {
+            self.logger.warning("could not announce this instance", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
     /// Looks again soon after rows were found waiting behind a running transaction of ours, in case it is not one
     /// that wakes us at commit (a login, a migration): 5 ms at first, backing off to 200 ms while it stays open, so
-    /// a long transaction costs a few looks a second, not a polling storm.
+    /// a long transaction costs a few looks a second, not a polling storm. Idle, it sleeps until armed.
     private func pendingWatchdog() async {
         var delay = Duration.milliseconds(5)
-        while !Task.isCancelled {
+        var last = ContinuousClock.now
+        // Each look that finds rows waiting arms it once more; a look that finds none leaves it asleep.
+        for await _ in self.pendingSignals {
+            // A new episode starts from 5 ms; one that goes on keeps backing off.
+            if ContinuousClock.now - last > delay + .milliseconds(250) { delay = .milliseconds(5) }
             do { try await Task.sleep(for: delay) } catch { return }
+            last = ContinuousClock.now
             if self.pendingRows.exchange(false, ordering: .relaxed) {
                 self.wake.yield()
                 delay = min(delay * 2, .milliseconds(200))
