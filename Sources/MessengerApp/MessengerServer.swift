@@ -52,14 +52,19 @@ public struct MessengerServer {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void
     ) async throws -> MessengerServer {
         let users = PostgresUserRepository(pool: pool)
-        let conversations = PostgresConversationRepository(pool: pool, maxGroupSize: configuration.maxGroupSize)
+        let conversations = PostgresConversationRepository(
+            pool: pool,
+            maxGroupSize: configuration.maxGroupSize,
+            presenceDeadAfter: configuration.presenceEnabled ? configuration.presenceHeartbeat * 4 : nil
+        )
         let streamRepository = PostgresStreamRepository(pool: pool)
+        let presenceRepository = PostgresPresenceRepository(pool: pool)
         let sessionCache = SessionCache(ttl: configuration.sessionCacheTTL)
         var listenerDatabase = database
         listenerDatabase.parameters.append(("application_name", RealtimeService.listenerApplicationName))
         let listener = PostgresListener(
             configuration: listenerDatabase,
-            channels: [RealtimeService.eventsChannel, RealtimeService.sessionsChannel],
+            channels: [RealtimeService.eventsChannel, RealtimeService.sessionsChannel, PresenceTracker.channel, TypingRelay.channel],
             logger: logger
         )
         var notifierDatabase = database
@@ -69,6 +74,7 @@ public struct MessengerServer {
         let realtime = RealtimeService(
             stream: streamRepository,
             users: users,
+            presence: presenceRepository,
             codec: codec,
             start: try await streamRepository.currentPosition(),
             listener: listener,
@@ -101,6 +107,7 @@ public struct MessengerServer {
         ConversationController(conversations: conversations, users: users, events: realtime, configuration: configuration).routes(on: guarded)
         MessageController(conversations: conversations, events: realtime, configuration: configuration).routes(on: guarded)
         StreamController(realtime: realtime, configuration: configuration).routes(on: guarded)
+        TypingController(presence: presenceRepository, realtime: realtime, configuration: configuration).routes(on: guarded)
         WebAppController(webDirectory: configuration.webDirectory).routes(on: router)
 
         let app = Application(

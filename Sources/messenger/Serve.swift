@@ -57,6 +57,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Hours a Last-Event-ID stays resumable; older ones get an `event: reset`.")
     var resumeWindowHours: Int = 24
 
+    @Option(help: "Presence (who is online, last seen): on or off.")
+    var presence: PresenceSwitch = .on
+
+    @Option(help: "Seconds after a user's last stream closes before they are shown offline.")
+    var presenceGraceSeconds: Int = 15
+
+    @Option(help: "Seconds between presence heartbeats; an instance silent for four is taken for dead and its users go offline.")
+    var presenceHeartbeatSeconds: Int = 5
+
     @Option(help: "PostgreSQL connections in the pool.")
     var poolSize: Int = 16
 
@@ -123,6 +132,9 @@ struct Serve: AsyncParsableCommand {
         configuration.maxStreamsPerUser = self.maxStreamsPerUser
         configuration.resumeWindow = .seconds(self.resumeWindowHours * 3600)
         configuration.databasePoolSize = self.poolSize
+        configuration.presenceEnabled = self.presence == .on
+        configuration.presenceGrace = .seconds(self.presenceGraceSeconds)
+        configuration.presenceHeartbeat = .seconds(max(1, self.presenceHeartbeatSeconds))
         configuration.loginAttemptsPerMinute = self.loginAttemptsPerMinute
         configuration.webDirectory = webDirectory
         if configuration.devLogin { logger.notice("dev login is ON: anyone can sign in with just a username") }

@@ -123,6 +123,38 @@ struct ProcessTests {
         let ids = onB.events.filter { $0.event == nil }.compactMap { $0.json["id"] as? String }
         #expect(Set(ids).count == ids.count, "no message twice")
     }
+
+    @Test("presence: kill -9 of the instance holding Bob's stream; Alice on the other instance sees him offline within 30 s")
+    func presenceAfterKillNine() async throws {
+        let database = try await TestCluster.shared.freshDatabase()
+        let fast = ["--presence-heartbeat-seconds", "1", "--presence-grace-seconds", "1"]
+        let a = try await ServerProcess.start(database: database, extraArguments: fast)
+        let b: ServerProcess
+        do {
+            b = try await ServerProcess.start(database: database, extraArguments: fast)
+        } catch {
+            a.kill()
+            throw error
+        }
+        defer {
+            a.kill()
+            b.kill()
+        }
+        let api = APIClient(baseURL: a.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let bob = try await api.devLogin(uniqueName("b"))
+        _ = try await api.startConversation(alice, with: bob.username)
+        let onA = try await SSEClient.connect(a.baseURL, token: alice.token)
+        defer { onA.close() }
+        let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
+        defer { onB.close() }
+        try await onA.wait { PresenceTests.presence($0, of: bob.userID) == [true] }
+        let killed = ContinuousClock.now
+        b.kill()
+        // B never says goodbye: A reaps its rows once its heartbeat is four beats old.
+        try await onA.wait(timeout: .seconds(30)) { PresenceTests.presence($0, of: bob.userID) == [true, false] }
+        #expect(ContinuousClock.now - killed < .seconds(30))
+    }
 }
 
 /// Ids collected by concurrent tasks.

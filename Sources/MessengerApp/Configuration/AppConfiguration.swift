@@ -35,6 +35,16 @@ public struct AppConfiguration: Sendable {
     /// How often the dispatcher looks at the tables without being woken: a safety net for a missed wake-up. Local
     /// commits and other instances' `NOTIFY` wake it at once; tests set this high to prove that.
     public var safetyLookInterval: Duration = .seconds(1)
+    /// Presence (who is online, last seen). Off: no presence events, no presence fields in REST answers.
+    public var presenceEnabled = true
+    /// How long after a user's last stream closes they are shown offline (a reload must not flap).
+    public var presenceGrace: Duration = .seconds(15)
+    /// How often an instance refreshes its presence heartbeat; one silent for four heartbeats counts as dead.
+    public var presenceHeartbeat: Duration = .seconds(5)
+    /// How long a typing indicator lasts unless refreshed (clients expire it).
+    public var typingTimeout: Duration = .seconds(6)
+    /// Typing refreshes accepted per user and conversation: one per this interval; extra calls are dropped.
+    public var typingRefresh: Duration = .seconds(2)
     /// Folder with the web app; nil serves no files.
     public var webDirectory: String?
     public var databasePoolSize = 16

@@ -52,11 +52,13 @@ public struct StreamController: Sendable {
                 case .resume(let resuming, _): subscriber = resuming
                 }
                 do {
+                    // Contacts' presence first, so a client never has to ask.
+                    if let snapshot = await realtime.presenceSnapshot(for: identity.userID) { try await writer.write(snapshot) }
                     if case .resume(_, let position) = start {
                         let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }
                         if !complete {
                             subscriber.close(reason: .shutdown)
-                            realtime.registry.remove(subscriber)
+                            realtime.unsubscribe(subscriber)
                             try await writer.write(SSEFrame.reset(at: realtime.currentEventID))
                             try await writer.finish(nil)
                             return
@@ -71,11 +73,11 @@ public struct StreamController: Sendable {
                     } onInboundClosed: {
                         subscriber.close(reason: .disconnected)
                     }
-                    realtime.registry.remove(subscriber)
+                    realtime.unsubscribe(subscriber)
                     try await writer.finish(nil)
                 } catch {
                     subscriber.close(reason: .disconnected)
-                    realtime.registry.remove(subscriber)
+                    realtime.unsubscribe(subscriber)
                     throw error
                 }
             }

@@ -11,6 +11,10 @@ public struct Conversation: Codable, Sendable, Equatable {
     /// Messages from others after the caller's read position (counted up to 1,000).
     public var unreadCount: Int
     public var createdAt: String
+    /// For a 1:1: whether the other person is online; null for groups and when presence is off.
+    public var online: Bool? = nil
+    /// For a 1:1: when the other person was last seen; null for groups, if never, or when presence is off.
+    public var lastSeenAt: String? = nil
     /// Opaque keyset cursor: pass the last item's cursor as `before` for the next page.
     public var cursor: String
 
@@ -25,6 +29,8 @@ public struct Conversation: Codable, Sendable, Equatable {
         try container.encode(self.hasUnreadMessages, forKey: .hasUnreadMessages)
         try container.encode(self.unreadCount, forKey: .unreadCount)
         try container.encode(self.createdAt, forKey: .createdAt)
+        try container.encode(self.online, forKey: .online)
+        try container.encode(self.lastSeenAt, forKey: .lastSeenAt)
         try container.encode(self.cursor, forKey: .cursor)
     }
 }

@@ -20,6 +20,9 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     let users: any UserRepository
     let codec: StreamPositionCodec
     public let registry: SubscriberRegistry
+    /// Presence, nil when it is turned off.
+    let presence: PresenceTracker?
+    let typing: TypingRelay
     let listener: PostgresListener?
     let notifier: PostgresNotifier?
     let sessions: SessionCache
@@ -43,6 +46,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     public init(
         stream: any StreamRepository,
         users: any UserRepository,
+        presence presenceRepository: any PresenceRepository,
         codec: StreamPositionCodec,
         start: StreamPosition,
         listener: PostgresListener?,
@@ -66,6 +70,24 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.instanceID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        self.presence =
+            configuration.presenceEnabled
+            ? PresenceTracker(
+                repository: presenceRepository,
+                notifier: notifier,
+                registry: self.registry,
+                instanceID: self.instanceID,
+                configuration: configuration,
+                logger: logger
+            ) : nil
+        self.typing = TypingRelay(
+            stream: stream,
+            notifier: notifier,
+            registry: self.registry,
+            instanceID: self.instanceID,
+            configuration: configuration,
+            logger: logger
+        )
         (self.wakes, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.notifies, self.notify) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.pendingSignals, self.pendingSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -105,7 +127,11 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             group.addTask { await self.listenLoop() }
             group.addTask { await self.tickLoop() }
             group.addTask { await self.pendingWatchdog() }
+            if let presence = self.presence { group.addTask { await presence.run() } }
             try? await gracefulShutdown()
+            // Before the streams close (and while the pool and notifier still run): this instance's users go
+            // offline now where they are not online elsewhere.
+            await self.presence?.shutdown()
             self.logger.info("closing realtime streams", metadata: ["streams": "\(self.registry.count)"])
             self.registry.shutdown()
             self.wake.finish()
@@ -228,6 +254,10 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                         self.othersListening.store(true, ordering: .relaxed)
                         self.wake.yield()
                     }
+                } else if notification.channel == PresenceTracker.channel, let userID = Int64(notification.payload) {
+                    await self.presence?.changed(userID)
+                } else if notification.channel == TypingRelay.channel {
+                    await self.typing.received(notification.payload)
                 } else if notification.channel == Self.sessionsChannel, let id = UUID(uuidString: notification.payload) {
                     self.sessions.revoke(id)
                     self.registry.close(session: id)
@@ -355,10 +385,34 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         if self.sessions.isRevoked(identity.sessionID) {
             subscriber.close(reason: .loggedOut)
             self.registry.remove(subscriber)
+            _ = subscriber.releasePresence()
             return nil
         }
+        await self.presence?.streamOpened(userID: identity.userID)
         if case .resume(let position) = mode { return .resume(subscriber, from: position) }
         return .live(subscriber)
+    }
+
+    /// Takes an ended stream out of the registry and out of its user's presence.
+    func unsubscribe(_ subscriber: Subscriber) {
+        self.registry.remove(subscriber)
+        if subscriber.releasePresence() { self.presence?.streamClosed(userID: subscriber.userID) }
+    }
+
+    /// The presence of the user's contacts, sent first on a new stream; nil with presence off or no contacts.
+    func presenceSnapshot(for userID: Int64) async -> ByteBuffer? {
+        guard let presence = self.presence else { return nil }
+        do {
+            return try await presence.snapshot(for: userID)
+        } catch {
+            self.logger.warning("could not read presence", metadata: ["error": "\(String(reflecting: error))"])
+            return nil
+        }
+    }
+
+    /// A participant started or stopped typing (the caller checked they take part).
+    public func typing(userID: Int64, username: String, conversationID: Int64, isTyping: Bool) async {
+        await self.typing.typing(userID: userID, username: username, conversationID: conversationID, isTyping: isTyping)
     }
 
     /// Writes everything the subscriber missed after `position`, then switches it to live delivery.

@@ -22,6 +22,8 @@ public final class Subscriber: Sendable {
         /// While replaying from the database, live events wait here.
         var held: [StreamEvent]?
         var closed = false
+        /// Whether this stream still counts towards its user's presence.
+        var countsForPresence = true
     }
 
     /// - Parameter opening: the first frame (the position or a reset), queued before any event can be: the stream
@@ -35,6 +37,14 @@ public final class Subscriber: Sendable {
         (self.frames, self.continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         self.state = Mutex(State(cursor: cursor, held: replaying ? [] : nil))
         if let opening { self.continuation.yield(opening) }
+    }
+
+    /// Stops counting this stream for presence; true the first time only (a stream can end by several paths).
+    func releasePresence() -> Bool {
+        self.state.withLock { state in
+            defer { state.countsForPresence = false }
+            return state.countsForPresence
+        }
     }
 
     /// The position this subscriber has reached.

@@ -79,6 +79,18 @@ public final class SubscriberRegistry: Sendable {
         }
     }
 
+    /// Sends a frame that is not a replayable event (presence, typing) to the given users' streams, except `excluded`.
+    func send(_ frame: ByteBuffer, toUsers userIDs: [Int64], excluding excluded: Int64? = nil) {
+        let targets = self.state.withLock { state -> [Subscriber] in
+            var targets: [Subscriber] = []
+            for userID in userIDs where userID != excluded {
+                if let list = state.byUser[userID] { targets.append(contentsOf: list) }
+            }
+            return targets
+        }
+        for subscriber in targets { subscriber.send(frame) }
+    }
+
     /// Delivers one event to the given users' streams and records it as the latest position.
     func deliver(_ event: StreamEvent, to userIDs: [Int64]) {
         let targets = self.state.withLock { state -> [Subscriber] in

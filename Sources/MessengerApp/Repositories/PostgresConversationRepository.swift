@@ -5,10 +5,19 @@ import PostgresLibPQ
 public struct PostgresConversationRepository: ConversationRepository {
     let pool: PostgresConnectionPool
     let maxGroupSize: Int
+    /// Presence: an instance silent this long counts as dead; nil when presence is off.
+    let presenceDeadAfter: Duration?
 
-    public init(pool: PostgresConnectionPool, maxGroupSize: Int) {
+    public init(pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil) {
         self.pool = pool
         self.maxGroupSize = maxGroupSize
+        self.presenceDeadAfter = presenceDeadAfter
+    }
+
+    /// Seconds after which an instance's presence rows no longer count (a huge number when presence is off: the
+    /// columns are then dropped from the answer anyway).
+    var deadAfterSeconds: Double {
+        self.presenceDeadAfter.map { Double($0.components.seconds) } ?? 1e9
     }
 
     // MARK: Conversations
@@ -75,7 +84,7 @@ public struct PostgresConversationRepository: ConversationRepository {
             rows = try await self.pool.query(
                 """
                 SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act
+                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act, \(self.deadAfterSeconds)::float8 AS dead
                     FROM participants p JOIN conversations c ON c.id = p.conversation_id
                     WHERE p.user_id = \(userID)
                       AND (c.last_activity_at, c.id) < (timestamptz 'epoch' + \(Double(cursor.activityMicros))::float8 * interval '1 microsecond', \(cursor.id))
@@ -89,7 +98,7 @@ public struct PostgresConversationRepository: ConversationRepository {
             rows = try await self.pool.query(
                 """
                 SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act
+                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act, \(self.deadAfterSeconds)::float8 AS dead
                     FROM participants p JOIN conversations c ON c.id = p.conversation_id
                     WHERE p.user_id = \(userID)
                     ORDER BY c.last_activity_at DESC, c.id DESC
@@ -99,26 +108,26 @@ public struct PostgresConversationRepository: ConversationRepository {
                 """
             )
         }
-        return try rows.map(Self.conversation)
+        return try rows.map(self.conversation)
     }
 
     public func find(userID: Int64, conversationID: Int64) async throws -> Conversation? {
         let rows = try await self.pool.query(
             """
             SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act
+                SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act, \(self.deadAfterSeconds)::float8 AS dead
                 FROM participants p JOIN conversations c ON c.id = p.conversation_id
                 WHERE p.user_id = \(userID) AND c.id = \(conversationID)
             ) page \(unsafeRaw: Self.conversationJoins)
             """
         )
-        return try rows.first.map(Self.conversation)
+        return try rows.first.map(self.conversation)
     }
 
     static let conversationColumns = """
         c.id, c.title, c.is_group, c.participant_count, c.created_at, (extract(epoch FROM page.act) * 1000000)::bigint,
         m.id, m.content, m.created_at, m.client_id, mu.id, mu.username, mu.avatar_url,
-        ou.id, ou.username, ou.avatar_url, un.unread, page.me
+        ou.id, ou.username, ou.avatar_url, un.unread, page.me, ou.online, ou.last_seen_at
         """
 
     static let conversationJoins = """
@@ -126,7 +135,11 @@ public struct PostgresConversationRepository: ConversationRepository {
         LEFT JOIN messages m ON m.id = c.last_message_id
         LEFT JOIN users mu ON mu.id = m.user_id
         LEFT JOIN LATERAL (
-            SELECT u.id, u.username, u.avatar_url FROM participants op JOIN users u ON u.id = op.user_id
+            SELECT u.id, u.username, u.avatar_url, u.last_seen_at, EXISTS (
+                SELECT 1 FROM presence_online po JOIN presence_instances pi ON pi.id = po.instance_id
+                WHERE po.user_id = u.id AND pi.heartbeat_at >= now() - page.dead * interval '1 second'
+            ) AS online
+            FROM participants op JOIN users u ON u.id = op.user_id
             WHERE op.conversation_id = c.id AND op.user_id <> page.me AND NOT c.is_group
             ORDER BY u.id LIMIT 1
         ) ou ON true
@@ -139,13 +152,25 @@ public struct PostgresConversationRepository: ConversationRepository {
         ) un
         """
 
+    func conversation(_ row: PostgresRow) throws -> Conversation {
+        var conversation = try Self.conversation(row)
+        if self.presenceDeadAfter == nil {
+            conversation.online = nil
+            conversation.lastSeenAt = nil
+        }
+        return conversation
+    }
+
     static func conversation(_ row: PostgresRow) throws -> Conversation {
         let (id, title, isGroup, count, createdAt, activity) = try row.decode((Int64, String?, Bool, Int, Date, Int64).self)
         let (messageID, content, messageCreatedAt, clientID, senderID, senderName, senderAvatar) = try row.decode(
             (Int64?, String?, Date?, String?, Int64?, String?, String?).self,
             from: 6
         )
-        let (otherID, otherName, otherAvatar, unread, me) = try row.decode((Int64?, String?, String?, Int64, Int64).self, from: 13)
+        let (otherID, otherName, otherAvatar, unread, me, online, lastSeen) = try row.decode(
+            (Int64?, String?, String?, Int64, Int64, Bool?, Date?).self,
+            from: 13
+        )
         var lastMessage: Message?
         if let messageID, let content, let messageCreatedAt, let senderID, let senderName {
             lastMessage = Message(
@@ -169,6 +194,8 @@ public struct PostgresConversationRepository: ConversationRepository {
             hasUnreadMessages: unread > 0,
             unreadCount: Int(unread),
             createdAt: Timestamp.format(createdAt),
+            online: online,
+            lastSeenAt: lastSeen.map(Timestamp.format),
             cursor: ConversationCursor(activityMicros: activity, id: id).description
         )
     }
@@ -176,7 +203,10 @@ public struct PostgresConversationRepository: ConversationRepository {
     public func participants(userID: Int64, conversationID: Int64) async throws -> [Participant]? {
         let rows = try await self.pool.query(
             """
-            SELECT u.id, u.username, u.avatar_url, op.last_read_message_id
+            SELECT u.id, u.username, u.avatar_url, op.last_read_message_id, u.last_seen_at, EXISTS (
+                SELECT 1 FROM presence_online po JOIN presence_instances pi ON pi.id = po.instance_id
+                WHERE po.user_id = u.id AND pi.heartbeat_at >= now() - \(self.deadAfterSeconds)::float8 * interval '1 second'
+            )
             FROM participants me
             JOIN participants op ON op.conversation_id = me.conversation_id
             JOIN users u ON u.id = op.user_id
@@ -186,8 +216,13 @@ public struct PostgresConversationRepository: ConversationRepository {
         )
         if rows.isEmpty { return nil }
         return try rows.map { row in
-            let (id, name, avatar, lastRead) = try row.decode((Int64, String, String?, Int64?).self)
-            return Participant(id: String(id), username: name, avatarURL: avatar, lastReadMessageId: lastRead.map(String.init))
+            let (id, name, avatar, lastRead, lastSeen, online) = try row.decode((Int64, String, String?, Int64?, Date?, Bool).self)
+            var participant = Participant(id: String(id), username: name, avatarURL: avatar, lastReadMessageId: lastRead.map(String.init))
+            if self.presenceDeadAfter != nil {
+                participant.online = online
+                participant.lastSeenAt = lastSeen.map(Timestamp.format)
+            }
+            return participant
         }
     }
 

@@ -15,13 +15,14 @@ final class ServerProcess: Sendable {
         .appendingPathComponent("../../../.build/debug/messenger").standardizedFileURL.path
 
     /// Starts `messenger serve` on `database` (as a libpq key=value string) and waits until it is ready.
-    static func start(database: PostgresConfiguration) async throws -> ServerProcess {
+    static func start(database: PostgresConfiguration, extraArguments: [String] = []) async throws -> ServerProcess {
         let port = Int.random(in: 20_000...29_999)
         let conninfo = database.parameters.map { "\($0.0)='\($0.1)'" }.joined(separator: " ")
-        let arguments = [
-            Self.executable, "serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", conninfo, "--dev-login",
-            "--bcrypt-cost", "4", "--log-level", "warning",
-        ]
+        let arguments =
+            [
+                Self.executable, "serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", conninfo, "--dev-login",
+                "--bcrypt-cost", "4", "--log-level", "warning",
+            ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["JWT_KEY"] = "process-test-key-0123456789-0123456789"
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

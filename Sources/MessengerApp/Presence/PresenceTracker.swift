@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresLibPQ
+import Synchronization
+
+/// Presence across instances with PostgreSQL as the only shared part.
+///
+/// Each instance counts its own streams per user. A user's first stream here marks them online in the shared set;
+/// when their last stream here closes, a grace period starts (a reload or a reconnecting EventSource must not
+/// flap), after which they are marked offline here. Every such change is announced with `NOTIFY` carrying only the
+/// user id; every instance (this one too) then reads the user's presence from the database and, if it differs from
+/// what it last told anybody, sends a `presence` event to the user's contacts with a stream on that instance. An
+/// instance heartbeats its row; one whose heartbeat is older than ``deadAfter`` is reaped by the others (`kill -9`),
+/// and its users go offline.
+public final class PresenceTracker: Sendable {
+    public static let channel = "messenger_presence"
+
+    let repository: any PresenceRepository
+    let notifier: PostgresNotifier?
+    let registry: SubscriberRegistry
+    let instanceID: String
+    let grace: Duration
+    let heartbeatInterval: Duration
+    let deadAfter: Duration
+    let logger: Logger
+
+    private struct State {
+        /// Open streams of each user on this instance.
+        var local: [Int64: Int] = [:]
+        /// Users whose last stream here closed, and when the grace period ends.
+        var leaving: [Int64: ContinuousClock.Instant] = [:]
+        /// What this instance last announced (or showed in a snapshot) for each user.
+        var known: [Int64: Bool] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    init(
+        repository: any PresenceRepository,
+        notifier: PostgresNotifier?,
+        registry: SubscriberRegistry,
+        instanceID: String,
+        configuration: AppConfiguration,
+        logger: Logger
+    ) {
+        self.repository = repository
+        self.notifier = notifier
+        self.registry = registry
+        self.instanceID = instanceID
+        self.grace = configuration.presenceGrace
+        self.heartbeatInterval = configuration.presenceHeartbeat
+        self.deadAfter = configuration.presenceHeartbeat * 4
+        self.logger = logger
+    }
+
+    // MARK: Streams of this instance
+
+    /// A stream of `userID` opened here.
+    func streamOpened(userID: Int64) async {
+        let first = self.state.withLock { state -> Bool in
+            let count = state.local[userID, default: 0]
+            state.local[userID] = count + 1
+            // Back within the grace period: still online, nothing to say.
+            if count == 0, state.leaving.removeValue(forKey: userID) != nil { return false }
+            return count == 0
+        }
+        guard first else { return }
+        do {
+            try await self.repository.markOnline(userID: userID, instance: self.instanceID)
+            await self.announce(userID)
+        } catch {
+            self.logger.warning("could not record presence", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// A stream of `userID` here ended.
+    func streamClosed(userID: Int64) {
+        self.state.withLock { state in
+            let count = state.local[userID, default: 0] - 1
+            if count > 0 {
+                state.local[userID] = count
+            } else {
+                state.local[userID] = nil
+                state.leaving[userID] = .now + self.grace
+            }
+        }
+    }
+
+    // MARK: Loops (run by the realtime service)
+
+    /// Heartbeats, reaping dead instances, and the end of grace periods.
+    func run() async {
+        var sinceHeartbeat = self.heartbeatInterval
+        let tick = Duration.milliseconds(250)
+        while !Task.isCancelled {
+            if sinceHeartbeat >= self.heartbeatInterval {
+                sinceHeartbeat = .zero
+                do {
+                    try await self.repository.heartbeat(instance: self.instanceID)
+                    for userID in try await self.repository.reapDeadInstances(deadAfter: self.deadAfter) {
+                        await self.announce(userID)
+                    }
+                } catch {
+                    self.logger.warning("presence heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+            let now = ContinuousClock.now
+            let due = self.state.withLock { state -> [Int64] in
+                let due = state.leaving.filter { $0.value <= now }.map(\.key)
+                for userID in due { state.leaving[userID] = nil }
+                return due
+            }
+            for userID in due {
+                do {
+                    if try await self.repository.markOffline(userID: userID, instance: self.instanceID, deadAfter: self.deadAfter) {
+                        await self.announce(userID)
+                    }
+                } catch {
+                    self.logger.warning("could not record presence", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+            do { try await Task.sleep(for: tick) } catch { return }
+            sinceHeartbeat += tick
+        }
+    }
+
+    /// Leaves the shared set on graceful shutdown: this instance's users who are online nowhere else go offline now,
+    /// not when the others notice the missing heartbeat.
+    func shutdown() async {
+        do {
+            for userID in try await self.repository.unregister(instance: self.instanceID) {
+                await self.announce(userID)
+            }
+        } catch {
+            self.logger.warning("could not leave the presence set", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    // MARK: Announcements
+
+    /// Tells every instance (this one included, through its own listener) that the user's presence may have changed.
+    func announce(_ userID: Int64) async {
+        guard let notifier = self.notifier else {
+            await self.changed(userID)
+            return
+        }
+        do {
+            try await notifier.notify(channel: Self.channel, payload: String(userID))
+        } catch {
+            self.logger.warning("could not announce presence", metadata: ["error": "\(String(reflecting: error))"])
+            await self.changed(userID)
+        }
+    }
+
+    /// A `NOTIFY` said the user's presence may have changed: read it and tell their contacts here if it did.
+    func changed(_ userID: Int64) async {
+        do {
+            guard let current = try await self.repository.presence(of: [userID], deadAfter: self.deadAfter)[userID] else { return }
+            let isNew = self.state.withLock { state -> Bool in
+                defer { state.known[userID] = current.online }
+                return state.known[userID] != current.online
+            }
+            guard isNew else { return }
+            let contacts = try await self.repository.contacts(of: userID)
+            let frame = SSEFrame.event(id: nil, name: "presence", data: Self.json(userID: userID, current))
+            self.registry.send(frame, toUsers: contacts)
+        } catch {
+            self.logger.warning("could not deliver a presence change", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// The current presence of the user's contacts, as one `presence_snapshot` frame (nil when they have none).
+    func snapshot(for userID: Int64) async throws -> ByteBuffer? {
+        let contacts = try await self.repository.contacts(of: userID)
+        guard !contacts.isEmpty else { return nil }
+        let states = try await self.repository.presence(of: contacts, deadAfter: self.deadAfter)
+        self.state.withLock { state in
+            for (id, presence) in states where state.known[id] == nil { state.known[id] = presence.online }
+        }
+        let users = states.sorted { $0.key < $1.key }.map { Self.json(userID: $0.key, $0.value) }
+        return SSEFrame.event(id: nil, name: "presence_snapshot", data: "{\"users\":[" + users.joined(separator: ",") + "]}")
+    }
+
+    static func json(userID: Int64, _ state: PresenceState) -> String {
+        let lastSeen = state.lastSeenAt.map { "\"" + Timestamp.format($0) + "\"" } ?? "null"
+        return "{\"userId\":\"\(userID)\",\"online\":\(state.online),\"lastSeenAt\":\(lastSeen)}"
+    }
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// `--presence on|off`.
+enum PresenceSwitch: String, ExpressibleByArgument, Sendable {
+    case on
+    case off
+}
