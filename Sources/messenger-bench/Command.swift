@@ -101,6 +101,22 @@ struct BroadcastOptions: ParsableArguments {
     var repeats: Int?
 }
 
+struct PresenceOptions: ParsableArguments {
+    @Option(help: "Group members, all subscribed, for `presence` (default 1000, quick 20).")
+    var presenceGroupSize: Int?
+
+    @Option(help: "Members who come online one by one during `presence` (default 20, quick 3).")
+    var arrivals: Int?
+
+    @Option(help: "Members who start typing one by one during `presence` (default 20, quick 3).")
+    var typists: Int?
+
+    func sizes(quick: Bool) -> PresenceSizes {
+        PresenceSizes(
+            groupSize: presenceGroupSize ?? (quick ? 20 : 1000), arrivals: arrivals ?? (quick ? 3 : 20), typists: typists ?? (quick ? 3 : 20))
+    }
+}
+
 struct ResumeOptions: ParsableArguments {
     @Option(help: "Subscribers that keep dropping and resuming their stream (default 10, quick 4).")
     var subscribers: Int?
@@ -178,7 +194,7 @@ struct MessengerBench: AsyncParsableCommand {
             """,
         subcommands: [
             AllCommand.self, SendCommand.self, ConcurrentCommand.self, DeliveryCommand.self,
-            ConnectionsCommand.self, BroadcastCommand.self, ResumeCommand.self, ListingCommand.self,
+            ConnectionsCommand.self, BroadcastCommand.self, ResumeCommand.self, ListingCommand.self, PresenceCommand.self,
         ]
     )
 }
@@ -192,9 +208,11 @@ struct AllCommand: AsyncParsableCommand {
     @OptionGroup var connections: ConnectionOptions
     @OptionGroup var broadcast: BroadcastOptions
     @OptionGroup var resume: ResumeOptions
+    @OptionGroup var presence: PresenceOptions
 
     func run() async throws {
         let q = common.quick
+        let presenceSizes = presence.sizes(quick: q)
         let sendSizes = send.sizes(quick: q, baselineSeconds: common.baselineSeconds)
         let concurrentSizes = concurrent.sizes(quick: q)
         let deliverySizes = delivery.sizes(quick: q)
@@ -209,6 +227,7 @@ struct AllCommand: AsyncParsableCommand {
                 ("delivery", { try await runDelivery($0, deliverySizes) }),
                 ("broadcast", { try await runBroadcast($0, broadcastSizes) }),
                 ("resume", { try await runResume($0, resumeSizes) }),
+                ("presence", { try await runPresence($0, presenceSizes) }),
                 // Last: thousands of closed streams can keep a server busy afterwards (see SERVER-FINDINGS.md).
                 ("connections", { try await runConnections($0, connectionSizes) }),
             ])
@@ -380,5 +399,17 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
     if !run.ok {
         log("FAILED: " + run.scenarios.filter { !$0.ok }.map(\.name).joined(separator: ", "))
         throw ExitCode(1)
+    }
+}
+
+struct PresenceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "presence",
+        abstract: "Presence and typing fan-out in a group whose members all hold a stream: time to the last member, events/s, CPU.")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var options: PresenceOptions
+    func run() async throws {
+        let sizes = options.sizes(quick: common.quick)
+        try await runBench(common, [("presence", { try await runPresence($0, sizes) })])
     }
 }
