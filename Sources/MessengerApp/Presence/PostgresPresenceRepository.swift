@@ -56,14 +56,15 @@ public struct PostgresPresenceRepository: PresenceRepository {
         return try rows.map { try $0.decode(Int64.self, at: 0) }
     }
 
-    public func markOnline(userID: Int64, instance: String) async throws {
+    public func markOnline(userIDs: [Int64], instance: String) async throws {
         try await self.pool.query(
             """
             WITH alive AS (
                 -- The instance's own row may not be written yet (streams can open before the first heartbeat).
                 INSERT INTO presence_instances (id) VALUES (\(instance)) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
             )
-            INSERT INTO presence_online (user_id, instance_id) VALUES (\(userID), \(instance)) ON CONFLICT DO NOTHING
+            INSERT INTO presence_online (user_id, instance_id) SELECT unnest(\(userIDs)::bigint[]), \(instance)
+            ON CONFLICT DO NOTHING
             """
         )
     }
@@ -115,6 +116,23 @@ public struct PostgresPresenceRepository: PresenceRepository {
             """
         )
         return try rows.map { try $0.decode(Int64.self, at: 0) }
+    }
+
+    public func contacts(of userIDs: [Int64]) async throws -> [Int64: [Int64]] {
+        guard !userIDs.isEmpty else { return [:] }
+        let rows = try await self.pool.query(
+            """
+            SELECT DISTINCT mine.user_id, other.user_id FROM participants mine
+            JOIN participants other ON other.conversation_id = mine.conversation_id
+            WHERE mine.user_id = ANY (\(userIDs)::bigint[]) AND other.user_id <> mine.user_id
+            """
+        )
+        var contacts: [Int64: [Int64]] = [:]
+        for row in rows {
+            let (user, contact) = try row.decode((Int64, Int64).self)
+            contacts[user, default: []].append(contact)
+        }
+        return contacts
     }
 
     public func participantName(userID: Int64, conversationID: Int64) async throws -> String? {

@@ -10,8 +10,8 @@ public protocol PresenceRepository: Sendable {
     /// Removes instances whose heartbeat is older than `deadAfter` (they died without saying goodbye) and their rows;
     /// returns the users no instance has online any more (their `lastSeenAt` is set to now).
     func reapDeadInstances(deadAfter: Duration) async throws -> [Int64]
-    /// The user has a stream on `instance`.
-    func markOnline(userID: Int64, instance: String) async throws
+    /// The users have a stream on `instance`.
+    func markOnline(userIDs: [Int64], instance: String) async throws
     /// The user has no stream on `instance` any more; returns whether they are now offline everywhere (then their
     /// `lastSeenAt` is set to now).
     func markOffline(userID: Int64, instance: String, deadAfter: Duration) async throws -> Bool
@@ -19,6 +19,8 @@ public protocol PresenceRepository: Sendable {
     func presence(of userIDs: [Int64], deadAfter: Duration) async throws -> [Int64: PresenceState]
     /// Everybody who shares a conversation with the user (who may see their presence).
     func contacts(of userID: Int64) async throws -> [Int64]
+    /// For each of the users, everybody who shares a conversation with them.
+    func contacts(of userIDs: [Int64]) async throws -> [Int64: [Int64]]
     /// The user's name when they take part in the conversation, else nil (who may send typing to it).
     func participantName(userID: Int64, conversationID: Int64) async throws -> String?
 }

@@ -32,9 +32,15 @@ public final class PresenceTracker: Sendable {
         var leaving: [Int64: ContinuousClock.Instant] = [:]
         /// What this instance last announced (or showed in a snapshot) for each user.
         var known: [Int64: Bool] = [:]
+        /// Work for the worker: users who came online here, users whose presence may have changed anywhere.
+        var arrived: Set<Int64> = []
+        var changed: Set<Int64> = []
     }
 
     private let state = Mutex(State())
+    /// Wakes the worker; the work itself waits in `State`, so a storm of connects coalesces into a few statements.
+    private let work: AsyncStream<Void>
+    private let workSignal: AsyncStream<Void>.Continuation
 
     init(
         repository: any PresenceRepository,
@@ -52,26 +58,22 @@ public final class PresenceTracker: Sendable {
         self.heartbeatInterval = configuration.presenceHeartbeat
         self.deadAfter = configuration.presenceHeartbeat * 4
         self.logger = logger
+        (self.work, self.workSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     // MARK: Streams of this instance
 
-    /// A stream of `userID` opened here.
-    func streamOpened(userID: Int64) async {
+    /// A stream of `userID` opened here. Never waits: connecting must stay cheap (the worker records it).
+    func streamOpened(userID: Int64) {
         let first = self.state.withLock { state -> Bool in
             let count = state.local[userID, default: 0]
             state.local[userID] = count + 1
             // Back within the grace period: still online, nothing to say.
             if count == 0, state.leaving.removeValue(forKey: userID) != nil { return false }
+            if count == 0 { state.arrived.insert(userID) }
             return count == 0
         }
-        guard first else { return }
-        do {
-            try await self.repository.markOnline(userID: userID, instance: self.instanceID)
-            await self.announce(userID)
-        } catch {
-            self.logger.warning("could not record presence", metadata: ["error": "\(String(reflecting: error))"])
-        }
+        if first { self.workSignal.yield() }
     }
 
     /// A stream of `userID` here ended.
@@ -98,9 +100,7 @@ public final class PresenceTracker: Sendable {
                 sinceHeartbeat = .zero
                 do {
                     try await self.repository.heartbeat(instance: self.instanceID)
-                    for userID in try await self.repository.reapDeadInstances(deadAfter: self.deadAfter) {
-                        await self.announce(userID)
-                    }
+                    await self.announce(try await self.repository.reapDeadInstances(deadAfter: self.deadAfter))
                 } catch {
                     self.logger.warning("presence heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
@@ -111,15 +111,17 @@ public final class PresenceTracker: Sendable {
                 for userID in due { state.leaving[userID] = nil }
                 return due
             }
+            var offline: [Int64] = []
             for userID in due {
                 do {
                     if try await self.repository.markOffline(userID: userID, instance: self.instanceID, deadAfter: self.deadAfter) {
-                        await self.announce(userID)
+                        offline.append(userID)
                     }
                 } catch {
                     self.logger.warning("could not record presence", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
+            await self.announce(offline)
             do { try await Task.sleep(for: tick) } catch { return }
             sinceHeartbeat += tick
         }
@@ -129,9 +131,7 @@ public final class PresenceTracker: Sendable {
     /// not when the others notice the missing heartbeat.
     func shutdown() async {
         do {
-            for userID in try await self.repository.unregister(instance: self.instanceID) {
-                await self.announce(userID)
-            }
+            await self.announce(try await self.repository.unregister(instance: self.instanceID))
         } catch {
             self.logger.warning("could not leave the presence set", metadata: ["error": "\(String(reflecting: error))"])
         }
@@ -139,36 +139,88 @@ public final class PresenceTracker: Sendable {
 
     // MARK: Announcements
 
-    /// Tells every instance (this one included, through its own listener) that the user's presence may have changed.
-    func announce(_ userID: Int64) async {
+    /// Tells every instance (this one included, through its own listener) that these users' presence may have
+    /// changed: one `NOTIFY` per few hundred users.
+    func announce(_ userIDs: [Int64]) async {
+        guard !userIDs.isEmpty else { return }
         guard let notifier = self.notifier else {
-            await self.changed(userID)
+            self.noteChanged(userIDs)
             return
         }
-        do {
-            try await notifier.notify(channel: Self.channel, payload: String(userID))
-        } catch {
-            self.logger.warning("could not announce presence", metadata: ["error": "\(String(reflecting: error))"])
-            await self.changed(userID)
+        var start = 0
+        while start < userIDs.count {
+            let chunk = userIDs[start..<min(start + 500, userIDs.count)]
+            start += 500
+            do {
+                try await notifier.notify(channel: Self.channel, payload: chunk.map(String.init).joined(separator: ","))
+            } catch {
+                self.logger.warning("could not announce presence", metadata: ["error": "\(String(reflecting: error))"])
+                self.noteChanged(Array(chunk))
+            }
         }
     }
 
-    /// A `NOTIFY` said the user's presence may have changed: read it and tell their contacts here if it did.
-    func changed(_ userID: Int64) async {
-        do {
-            guard let current = try await self.repository.presence(of: [userID], deadAfter: self.deadAfter)[userID] else { return }
-            let isNew = self.state.withLock { state -> Bool in
-                defer { state.known[userID] = current.online }
-                return state.known[userID] != current.online
+    func announce(_ userID: Int64) async { await self.announce([userID]) }
+
+    /// A `NOTIFY` (payload: user ids) said presence may have changed; the worker reads and delivers it.
+    func received(_ payload: String) {
+        self.noteChanged(payload.split(separator: ",").compactMap { Int64($0) })
+    }
+
+    private func noteChanged(_ userIDs: [Int64]) {
+        guard !userIDs.isEmpty else { return }
+        self.state.withLock { $0.changed.formUnion(userIDs) }
+        self.workSignal.yield()
+    }
+
+    /// Records arrivals and delivers changes, in batches, off the listener's path (a message wake-up never waits
+    /// behind a presence storm).
+    func worker() async {
+        for await _ in self.work {
+            let (arrived, changed) = self.state.withLock { state -> ([Int64], [Int64]) in
+                defer {
+                    state.arrived.removeAll()
+                    state.changed.removeAll()
+                }
+                return (Array(state.arrived), Array(state.changed))
             }
-            guard isNew else { return }
-            let contacts = try await self.repository.contacts(of: userID)
-            let frame = SSEFrame.event(id: nil, name: "presence", data: Self.json(userID: userID, current))
-            self.registry.send(frame, toUsers: contacts)
+            if !arrived.isEmpty {
+                do {
+                    try await self.repository.markOnline(userIDs: arrived, instance: self.instanceID)
+                    await self.announce(arrived)
+                } catch {
+                    self.logger.warning("could not record presence", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+            if !changed.isEmpty { await self.deliver(changed) }
+        }
+    }
+
+    /// Reads the users' presence and tells their contacts here where it differs from what this instance last said.
+    private func deliver(_ userIDs: [Int64]) async {
+        do {
+            let current = try await self.repository.presence(of: userIDs, deadAfter: self.deadAfter)
+            let news = self.state.withLock { state -> [Int64] in
+                var news: [Int64] = []
+                for (userID, presence) in current where state.known[userID] != presence.online {
+                    state.known[userID] = presence.online
+                    news.append(userID)
+                }
+                return news
+            }
+            guard !news.isEmpty else { return }
+            let contacts = try await self.repository.contacts(of: news)
+            for userID in news {
+                guard let presence = current[userID], let audience = contacts[userID] else { continue }
+                let frame = SSEFrame.event(id: nil, name: "presence", data: Self.json(userID: userID, presence))
+                self.registry.send(frame, toUsers: audience)
+            }
         } catch {
             self.logger.warning("could not deliver a presence change", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
+
+    func finish() { self.workSignal.finish() }
 
     /// The current presence of the user's contacts, as one `presence_snapshot` frame (nil when they have none).
     func snapshot(for userID: Int64) async throws -> ByteBuffer? {

@@ -21,6 +21,9 @@ public final class TypingRelay: Sendable {
     let refresh: Duration
     let logger: Logger
     private let lastSent = Mutex<[Key: ContinuousClock.Instant]>([:])
+    /// Relayed changes from other instances wait here for the worker, off the listener's path.
+    private let inbox: AsyncStream<String>
+    private let inboxContinuation: AsyncStream<String>.Continuation
 
     struct Key: Hashable {
         var userID: Int64
@@ -42,6 +45,8 @@ public final class TypingRelay: Sendable {
         self.timeout = configuration.typingTimeout
         self.refresh = configuration.typingRefresh
         self.logger = logger
+        // Typing is ephemeral: under a flood the newest matter, the oldest may go.
+        (self.inbox, self.inboxContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
     /// A participant is (or stopped) typing. The caller checked that they take part.
@@ -69,8 +74,19 @@ public final class TypingRelay: Sendable {
         }
     }
 
-    /// Another instance relayed typing (its own `NOTIFY`s come back to it and are skipped).
-    func received(_ payload: String) async {
+    /// Another instance relayed typing (its own `NOTIFY`s come back to it and are skipped). Never waits.
+    func received(_ payload: String) {
+        self.inboxContinuation.yield(payload)
+    }
+
+    /// Delivers relayed typing changes.
+    func worker() async {
+        for await payload in self.inbox { await self.deliver(payload: payload) }
+    }
+
+    func finish() { self.inboxContinuation.finish() }
+
+    private func deliver(payload: String) async {
         let parts = payload.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] != self.instanceID, let conversationID = Int64(parts[1]), let userID = Int64(parts[2]) else {
             return

@@ -127,11 +127,17 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             group.addTask { await self.listenLoop() }
             group.addTask { await self.tickLoop() }
             group.addTask { await self.pendingWatchdog() }
-            if let presence = self.presence { group.addTask { await presence.run() } }
+            group.addTask { await self.typing.worker() }
+            if let presence = self.presence {
+                group.addTask { await presence.run() }
+                group.addTask { await presence.worker() }
+            }
             try? await gracefulShutdown()
             // Before the streams close (and while the pool and notifier still run): this instance's users go
             // offline now where they are not online elsewhere.
             await self.presence?.shutdown()
+            self.presence?.finish()
+            self.typing.finish()
             self.logger.info("closing realtime streams", metadata: ["streams": "\(self.registry.count)"])
             self.registry.shutdown()
             self.wake.finish()
@@ -254,10 +260,10 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                         self.othersListening.store(true, ordering: .relaxed)
                         self.wake.yield()
                     }
-                } else if notification.channel == PresenceTracker.channel, let userID = Int64(notification.payload) {
-                    await self.presence?.changed(userID)
+                } else if notification.channel == PresenceTracker.channel {
+                    self.presence?.received(notification.payload)
                 } else if notification.channel == TypingRelay.channel {
-                    await self.typing.received(notification.payload)
+                    self.typing.received(notification.payload)
                 } else if notification.channel == Self.sessionsChannel, let id = UUID(uuidString: notification.payload) {
                     self.sessions.revoke(id)
                     self.registry.close(session: id)
@@ -388,7 +394,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             _ = subscriber.releasePresence()
             return nil
         }
-        await self.presence?.streamOpened(userID: identity.userID)
+        self.presence?.streamOpened(userID: identity.userID)
         if case .resume(let position) = mode { return .resume(subscriber, from: position) }
         return .live(subscriber)
     }
