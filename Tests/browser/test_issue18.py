@@ -285,13 +285,14 @@ def test_a_message_that_failed_offline_is_sent_once_when_back(server, browsers):
 
 def test_unread_divider_and_jump_to_new(server, browsers):
     me, mt, peer, pt, conv = dm_with_history(server, 30, 'unr')
-    for i in range(12):
+    # More unread messages than fit on the screen (else the view simply starts at the bottom).
+    for i in range(25):
         server.send(pt, conv['id'], f'unread {i:02d}')
     d = browsers()
     dev_login(d, server, me)
-    wait(d, lambda dd: badge(dd, conv['id']) == '12', 10)
+    wait(d, lambda dd: badge(dd, conv['id']) == '25', 10)
     open_conversation(d, conv['id'])
-    wait_message(d, 'unread 11')
+    wait_message(d, 'unread 24')
     divider = wait_tid(d, 'unread-divider')
     assert 'New messages' in divider.text
     # The divider sits right before the first unread message, and the view starts there (not at the bottom).
