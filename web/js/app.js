@@ -113,7 +113,7 @@ function buildShell() {
 /** "Enable notifications": shown until the user decides (the permission prompt needs this click). */
 function notificationBar() {
   const el = h('div', { class: 'notify-bar', testid: 'notify-bar', attrs: { role: 'region', 'aria-label': 'Notifications' } },
-    h('span', { text: 'Get notified of new messages' }),
+    h('span', { text: 'Notifications are off' }),
     h('button', { type: 'button', class: 'btn btn-primary', testid: 'enable-notifications', text: 'Enable notifications',
       on: { click: async () => { await notify.requestPermission(); update(); } } }),
     h('button', { type: 'button', class: 'icon-btn', testid: 'dismiss-notifications', title: 'Not now', attrs: { 'aria-label': 'Not now' },
