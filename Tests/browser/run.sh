@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests for the web app: a real messenger server + headless Chromium driven by selenium.
-# Installs what is missing (Debian's chromium + chromium-driver when root, selenium + pytest from PyPI),
-# then runs pytest. Exits non-zero on failure.
+# Installs what is missing (Debian's chromium + chromium-driver when root, selenium + pytest +
+# axe-selenium-python), then runs pytest. Exits non-zero on failure.
 #   MESSENGER_BIN   server binary (default: .build/debug/messenger under the repo root)
 #   extra arguments are passed to pytest (e.g. -k restart, -x)
 set -euo pipefail
@@ -26,8 +26,9 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 PY="${PYTHON:-python3}"
-if ! "$PY" -c 'import selenium, pytest' >/dev/null 2>&1; then
-  "$PY" -m pip install -q selenium pytest
+# axe-selenium-python bundles axe-core (the accessibility audit in test_issue18.py).
+if ! "$PY" -c 'import selenium, pytest, axe_selenium_python' >/dev/null 2>&1; then
+  "$PY" -m pip install -q selenium pytest axe-selenium-python
 fi
 
 mkdir -p artifacts/screenshots

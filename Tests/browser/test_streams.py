@@ -54,7 +54,8 @@ def test_tab_evicted_by_newer_streams_stays_closed_and_says_so(server, browsers)
     try:
         for _ in range(10):
             streams.append(RawStream(server.base, token))
-        status = wait(d, lambda drv: (lambda el: el if el.get_attribute('data-state') == 'closed' else None)(
+        # Closed, and shown (the banner fades in).
+        status = wait(d, lambda drv: (lambda el: el if el.get_attribute('data-state') == 'closed' and 'too many tabs' in el.text else None)(
             drv.find_element(By.CSS_SELECTOR, '[data-testid="connection-status"]')), 10, 'the tab was not told it was closed')
         assert 'too many tabs' in status.text
         # Had the tab reconnected, the oldest raw stream would have been evicted in turn.

@@ -171,6 +171,7 @@ export const api = {
     const qs = q.toString();
     return request('GET', `/api/conversations/${encodeURIComponent(id)}/messages${qs ? `?${qs}` : ''}`);
   },
+  history: (id) => request('GET', `/api/conversations/${encodeURIComponent(id)}/events`),
   send: (id, content, clientId) => request('POST', `/api/conversations/${encodeURIComponent(id)}/messages`, { content, clientId }),
   markRead: (id, upTo) => request('POST', `/api/conversations/${encodeURIComponent(id)}/read_messages`, upTo ? { upTo } : {}),
 };

@@ -7,7 +7,8 @@ import { relativeTime } from './time.js';
 import { renderLogin } from './views/login.js';
 import { createSidebar, connectionStatus } from './views/list.js';
 import { createConversationView, titleFor } from './views/conversation.js';
-import { openNewChat, openNewGroup, openMembers } from './views/dialogs.js';
+import { openNewChat, openNewGroup, openMembers, openNotificationSettings } from './views/dialogs.js';
+import * as notify from './notify.js';
 
 const root = document.getElementById('app');
 let shell = null;        // { el, sidebar, pane, status }
@@ -76,13 +77,16 @@ function buildShell() {
   teardownShell();
   const a = getAuth();
   signedInAs = a.user.id;
+  const notifyBar = notificationBar();
   const sidebar = createSidebar({
     navigate,
     onNewChat: () => openNewChat({ navigate }),
     onNewGroup: () => openNewGroup({ navigate }),
     onLogout: logout,
+    onNotifications: () => openNotificationSettings(notify),
+    notifyBar: notifyBar.el,
   });
-  const pane = h('section', { class: 'pane', testid: 'conversation-pane' });
+  const pane = h('main', { class: 'pane', testid: 'conversation-pane' });
   const status = connectionStatus();
   const el = h('div', { class: 'shell', testid: 'app-shell', dataset: { view: 'list' } }, sidebar.el, pane, status.el);
   root.replaceChildren(el);
@@ -90,6 +94,8 @@ function buildShell() {
     store.on('stream', status.update),
     store.on('unread', () => { document.title = titleFor(); }),
     store.on('left', (id) => { if (store.state.openId === id) navigate('/', { replace: true }); }),
+    store.on('notify-settings', notifyBar.update),
+    notify.init({ navigate }),
   ];
   shell = { el, sidebar, pane, status, off };
   status.update();
@@ -102,6 +108,21 @@ function buildShell() {
     if (cur && u && u.id === cur.user.id) setAuth({ ...cur, user: u });
   }).catch(() => {});
   maybeRefresh().catch(() => {});
+}
+
+/** "Enable notifications": shown until the user decides (the permission prompt needs this click). */
+function notificationBar() {
+  const el = h('div', { class: 'notify-bar', testid: 'notify-bar', attrs: { role: 'region', 'aria-label': 'Notifications' } },
+    h('span', { text: 'Notifications are off' }),
+    h('button', { type: 'button', class: 'btn btn-primary', testid: 'enable-notifications', text: 'Enable notifications',
+      on: { click: async () => { await notify.requestPermission(); update(); } } }),
+    h('button', { type: 'button', class: 'icon-btn', testid: 'dismiss-notifications', title: 'Not now', attrs: { 'aria-label': 'Not now' },
+      on: { click: () => { notify.saveSettings({ dismissed: true }); update(); } } }, icon('close', 18)));
+  function update() {
+    el.hidden = !(notify.permission() === 'default' && !notify.settings().dismissed);
+  }
+  update();
+  return { el, update };
 }
 
 function emptyPane() {
@@ -139,9 +160,14 @@ async function openConversation(id) {
     await store.ensureConversation(id);
   } catch (err) {
     if (store.state.openId !== id) return;
-    shell.pane.replaceChildren(h('div', { class: 'pane-empty', testid: 'conversation-missing' },
-      h('h2', { text: 'Conversation not found' }),
-      h('p', { text: describeError(err, 'It may have been removed, or you are no longer a member.') }),
+    const left = store.leftTitle(id);
+    const heading = left !== null ? 'You left this group' : 'Conversation not found';
+    const text = left !== null
+      ? `You are no longer a member of ${left ? `“${left}”` : 'this group'}, so its messages are not shown here.`
+      : describeError(err, 'It may have been removed, or you are no longer a member.');
+    shell.pane.replaceChildren(h('div', { class: 'pane-empty', testid: 'conversation-missing', dataset: { reason: left !== null ? 'left' : 'missing' } },
+      h('h2', { text: heading }),
+      h('p', { text }),
       h('button', { type: 'button', class: 'btn btn-secondary', text: 'Back to conversations', on: { click: () => navigate('/') } })));
     return;
   }
@@ -157,6 +183,7 @@ async function openConversation(id) {
 
 async function logout() {
   try { await api.logout(); } catch { /* the token dies with the local session anyway */ }
+  store.clearStoredDrafts();
   setAuth(null);
   showLogin();
 }

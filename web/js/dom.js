@@ -39,6 +39,7 @@ const ICONS = {
   group: 'M16 11c1.66 0 2.99-1.34 2.99-3S17.66 5 16 5s-3 1.34-3 3 1.34 3 3 3zm-8 0c1.66 0 2.99-1.34 2.99-3S9.66 5 8 5 5 6.34 5 8s1.34 3 3 3zm0 2c-2.33 0-7 1.17-7 3.5V19h14v-2.5C15 14.17 10.33 13 8 13zm8 0c-.29 0-.62.02-.97.05 1.16.84 1.97 1.97 1.97 3.45V19h6v-2.5c0-2.33-4.67-3.5-7-3.5z',
   logout: 'M10.1 15.6 11.5 17l5-5-5-5-1.4 1.4 2.6 2.6H3v2h9.7l-2.6 2.6zM19 3H5a2 2 0 0 0-2 2v4h2V5h14v14H5v-4H3v4a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2z',
   info: 'M11 7h2v2h-2zm0 4h2v6h-2zm1-9C6.48 2 2 6.48 2 12s4.48 10 10 10 10-4.48 10-10S17.52 2 12 2zm0 18c-4.41 0-8-3.59-8-8s3.59-8 8-8 8 3.59 8 8-3.59 8-8 8z',
+  bell: 'M12 22c1.1 0 2-.9 2-2h-4a2 2 0 0 0 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4a1.5 1.5 0 0 0-3 0v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1l-2-2z',
   close: 'M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z',
   chat: 'M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zm0 14H5.17L4 17.17V4h16v12z',
   retry: 'M17.65 6.35A7.96 7.96 0 0 0 12 4a8 8 0 1 0 7.73 10h-2.08A6 6 0 1 1 12 6c1.66 0 3.14.69 4.22 1.78L13 11h7V4l-2.35 2.35z',
@@ -71,7 +72,8 @@ export function safeHttpUrl(value) {
   }
 }
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+// Absolute http(s) URLs, and bare "www." hosts (linked as https://).
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+|(?<![\w@.\/-])www\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#][^\s<>"'`]*)?/gi;
 const TRAILING = /[.,;:!?)\]}'"]+$/;
 
 /**
@@ -95,7 +97,7 @@ export function linkify(text) {
       if (cut.length) raw = raw.slice(0, raw.length - cut.length);
     }
     const start = m.index;
-    const href = safeHttpUrl(raw);
+    const href = safeHttpUrl(/^www\./i.test(raw) ? `https://${raw}` : raw);
     if (!href) continue;
     if (start > last) frag.append(document.createTextNode(s.slice(last, start)));
     const a = document.createElement('a');
@@ -112,10 +114,15 @@ export function linkify(text) {
   return frag;
 }
 
-function hashHue(s) {
-  let x = 0;
-  for (const ch of String(s)) x = (x * 31 + ch.codePointAt(0)) >>> 0;
-  return x % 360;
+// Twelve clearly different colours, each with white initials at 4.9:1 or more (WCAG AA for small text).
+const AVATAR_COLOURS = ['#c2410c', '#b91c1c', '#be185d', '#a21caf', '#7e22ce', '#4338ca',
+  '#1d4ed8', '#0369a1', '#0f766e', '#15803d', '#4d7c0f', '#a16207'];
+
+/** FNV-1a: similar names ("ana_1", "ana_2") land far apart, unlike a plain multiply-and-add hash. */
+function hashName(s) {
+  let x = 0x811c9dc5;
+  for (const ch of String(s)) { x ^= ch.codePointAt(0); x = Math.imul(x, 0x01000193) >>> 0; }
+  return x;
 }
 
 /** First visible character (emoji/astral safe), upper-cased. */
@@ -128,14 +135,14 @@ export function initialOf(name) {
 
 /** Avatar: an <img> for a safe http(s) avatar URL, else a coloured circle with the initial. */
 export function avatar({ name, url, size = 44, group = false }) {
-  const hue = hashHue(name || '?');
+  const colour = AVATAR_COLOURS[hashName(name || '?') % AVATAR_COLOURS.length];
   const wrap = h('span', {
     class: 'avatar' + (group ? ' avatar-group' : ''),
     testid: 'avatar',
     attrs: { 'aria-hidden': 'true' },
   });
   wrap.style.setProperty('--size', size + 'px');
-  wrap.style.setProperty('--hue', String(hue));
+  wrap.style.setProperty('--avatar-bg', colour);
   const letter = h('span', { class: 'avatar-initial', text: initialOf(name) });
   wrap.append(letter);
   const safe = safeHttpUrl(url);

@@ -24,12 +24,64 @@ export const state = {
   listError: null,
   openId: null,
   threads: new Map(),     // conversation id -> Thread
-  drafts: new Map(),      // conversation id -> unsent composer text
+  drafts: null,           // conversation id -> unsent composer text (kept in localStorage per user)
   stream: 'idle',         // idle | connecting | open | down | closed (ended by the server; no reconnect)
   streamClosedReason: null,
 };
 
 export function me() { const a = getAuth(); return a ? a.user : null; }
+
+/* ---------------- per-user memory in localStorage (drafts, groups left) ---------------- */
+
+function userKey(name) { const u = me(); return u ? `messenger.${name}.${u.id}` : null; }
+function loadJSON(name) {
+  const k = userKey(name);
+  if (!k) return {};
+  try { const v = JSON.parse(localStorage.getItem(k) || '{}'); return v && typeof v === 'object' ? v : {}; } catch { return {}; }
+}
+function saveJSON(name, value) {
+  const k = userKey(name);
+  if (!k) return;
+  try {
+    if (Object.keys(value).length) localStorage.setItem(k, JSON.stringify(value));
+    else localStorage.removeItem(k);
+  } catch { /* storage full or unavailable: keep it in memory only */ }
+}
+
+function drafts() {
+  if (!state.drafts) state.drafts = new Map(Object.entries(loadJSON('drafts')).filter(([, v]) => typeof v === 'string'));
+  return state.drafts;
+}
+/** The unsent text of a conversation's composer (survives a reload). */
+export function getDraft(id) { return drafts().get(id) || ''; }
+export function setDraft(id, text) {
+  const d = drafts();
+  if ((d.get(id) || '') === text) return;
+  if (text) d.set(id, text); else d.delete(id);
+  // Other tabs write their drafts too: merge into what is stored rather than overwrite it.
+  const stored = loadJSON('drafts');
+  if (text) stored[id] = text; else delete stored[id];
+  saveJSON('drafts', stored);
+}
+/** Forget this user's stored drafts (on sign-out). */
+export function clearStoredDrafts() { saveJSON('drafts', {}); state.drafts = null; }
+
+/** Groups this user left here, by id, with their title: a later visit says "you left", not "not found". */
+export function rememberLeft(id, title) {
+  const left = loadJSON('left');
+  left[id] = String(title || '');
+  const ids = Object.keys(left);
+  if (ids.length > 200) delete left[ids[0]];
+  saveJSON('left', left);
+}
+export function leftTitle(id) {
+  const left = loadJSON('left');
+  return Object.prototype.hasOwnProperty.call(left, id) ? left[id] : null;
+}
+export function forgetLeft(id) {
+  const left = loadJSON('left');
+  if (Object.prototype.hasOwnProperty.call(left, id)) { delete left[id]; saveJSON('left', left); }
+}
 
 export function resetState() {
   state.convs.clear();
@@ -40,7 +92,7 @@ export function resetState() {
   state.listError = null;
   state.openId = null;
   state.threads.clear();
-  state.drafts.clear();
+  state.drafts = null;
   lastMarked.clear();
   listGeneration++;
   emit('list');
@@ -190,6 +242,7 @@ export function thread(id) {
       error: null,
       participants: new Map(), // user id -> Participant
       participantsLoaded: false,
+      history: new Map(),      // stream event id -> { id, type, user, actor, createdAt } (membership lines)
     };
     state.threads.set(id, t);
   }
@@ -235,6 +288,7 @@ export async function openThread(id) {
     const [msgs] = await Promise.all([
       api.messages(id, { last: 30 }),
       loadParticipants(id).catch(() => {}),
+      loadHistory(id).catch(() => {}),
     ]);
     addMessages(t, msgs);
     t.hasMore = msgs.length >= 30;
@@ -287,9 +341,19 @@ export async function catchUpThread(id) {
       after = newestId(t);
     }
   }
-  await loadParticipants(id).catch(() => {});
+  await Promise.all([loadParticipants(id).catch(() => {}), loadHistory(id).catch(() => {})]);
   emit('thread', id);
   markReadIfVisible();
+}
+
+/** The group's membership history (created / joined / left), shown as lines between the messages. */
+export async function loadHistory(id) {
+  const c = state.convs.get(id);
+  if (c && !c.isGroup) return;
+  const list = await api.history(id);
+  const t = thread(id);
+  t.history = new Map((Array.isArray(list) ? list : []).filter((e) => e && e.id).map((e) => [e.id, e]));
+  emit('thread', id);
 }
 
 export async function loadParticipants(id) {
@@ -353,6 +417,20 @@ async function deliver(id, p) {
   emit('thread', id);
 }
 
+/**
+ * The connection came back: every message that failed because the server could not be reached is sent again,
+ * once, with its clientId (the server answers a repeated clientId with the original, so nothing is doubled).
+ */
+export function retryFailedAfterReconnect() {
+  for (const t of state.threads.values()) {
+    for (const p of t.pending.values()) {
+      if (p.status !== 'failed' || p.autoRetried || !p.error || p.error.status !== 0) continue;
+      p.autoRetried = true;
+      retry(t.id, p.clientId);
+    }
+  }
+}
+
 /* ---------------- realtime ---------------- */
 
 function bumpConversation(m) {
@@ -376,6 +454,9 @@ export async function receiveMessage(m) {
   let isNew = true;
   if (t) {
     isNew = addMessages(t, [m]) > 0;
+    // Sending moves the sender's read position to the new message on the server, in the same statement and
+    // without a `read` event: the message event is that announcement.
+    if (m.user && m.user.id) authorRead(t, m.user.id, m.id);
     if (t.loaded || t.loading) emit('thread', m.conversationId);
   }
   const known = state.convs.get(m.conversationId);
@@ -389,6 +470,7 @@ export async function receiveMessage(m) {
   }
   const wasNewer = !known.lastMessage || cmpId(m.id, known.lastMessage.id) > 0;
   bumpConversation(m);
+  if (!mine && isNew) emit('incoming', m);
   if (!mine && wasNewer && isNew) {
     if (state.openId === m.conversationId && pageVisible()) {
       markReadIfVisible();
@@ -399,6 +481,13 @@ export async function receiveMessage(m) {
     }
   }
   emitUnread();
+}
+
+function authorRead(t, userId, messageId) {
+  const p = t.participants.get(userId);
+  if (p && (!p.lastReadMessageId || cmpId(messageId, p.lastReadMessageId) > 0)) {
+    t.participants.set(userId, { ...p, lastReadMessageId: messageId });
+  }
 }
 
 export function receiveRead(ev) {
@@ -428,6 +517,8 @@ export function receiveRead(ev) {
 export async function receiveConversationEvent(ev) {
   const user = me();
   if (ev && user && ev.type === 'left' && ev.user && ev.user.id === user.id) {
+    const c = state.convs.get(ev.conversationId);
+    rememberLeft(ev.conversationId, c && c.title);
     removeConversation(ev.conversationId);
     emit('left', ev.conversationId);
     return;
@@ -446,7 +537,9 @@ export async function receiveConversationEvent(ev) {
   }
   if (state.threads.has(ev.conversationId)) {
     loadParticipants(ev.conversationId).catch(() => {});
+    loadHistory(ev.conversationId).catch(() => {});
   }
+  if (user && ev.user && ev.user.id === user.id && ev.type !== 'left') forgetLeft(ev.conversationId);
 }
 
 /** Reload everything through REST (after `event: reset` or a stream without a resume point). */
@@ -500,4 +593,5 @@ document.addEventListener('visibilitychange', () => { if (pageVisible()) markRea
 export function setOpen(id) {
   state.openId = id;
   if (id) markReadIfVisible();
+  emit('open', id);
 }

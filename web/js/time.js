@@ -25,7 +25,8 @@ export function relativeTime(iso, now = Date.now()) {
 }
 
 export function clockTime(iso) {
-  return new Date(parseTime(iso)).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  // 'numeric' hours: "6:16 PM" in en-US, "18:16" where the locale uses 24 hours (no padded "06:16 PM").
+  return new Date(parseTime(iso)).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
 }
 
 export function fullTime(iso) {

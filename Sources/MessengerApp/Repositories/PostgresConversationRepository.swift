@@ -249,7 +249,10 @@ public struct PostgresConversationRepository: ConversationRepository {
             guard !inserted.isEmpty else { return .alreadyMember }
             try await transaction.query("UPDATE conversations SET participant_count = participant_count + 1 WHERE id = \(conversationID)")
             try await transaction.query(
-                "INSERT INTO stream_events (conversation_id, kind, user_id) VALUES (\(conversationID), 'joined', \(newUserID))"
+                """
+                INSERT INTO stream_events (conversation_id, kind, user_id, actor_id)
+                VALUES (\(conversationID), 'joined', \(newUserID), \(userID))
+                """
             )
             let user = try await transaction.query("SELECT id, username, avatar_url FROM users WHERE id = \(newUserID)")
             let (id, name, avatar) = try user.first!.decode((Int64, String, String?).self)

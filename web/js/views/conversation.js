@@ -64,10 +64,16 @@ export function createConversationView(id, { onBack, onMembers }) {
     counter.classList.toggle('over', len > limit);
     sendBtn.disabled = len === 0 || len > limit;
     input.setAttribute('aria-invalid', String(len > limit));
+    // Measuring collapses the box for a moment ('auto'), which grows the message list and clamps its scroll
+    // position; without restoring it the newest message ends up hidden behind a full-height composer.
+    const wasBottom = stuck || distanceFromBottom() < 90;
+    const savedTop = scroller.scrollTop;
     input.style.height = 'auto';
     const full = input.scrollHeight + 2; // + borders (border-box)
     input.style.height = Math.min(full, 160) + 'px';
     input.style.overflowY = full > 160 ? 'auto' : 'hidden';
+    if (wasBottom) scroller.scrollTop = scroller.scrollHeight;
+    else scroller.scrollTop = savedTop;
   }
   function submit() {
     const content = input.value;
@@ -75,14 +81,13 @@ export function createConversationView(id, { onBack, onMembers }) {
     if (len === 0 || len > max()) return;
     store.send(id, content.trim());
     input.value = '';
-    store.state.drafts.delete(id);
+    store.setDraft(id, '');
     updateComposer();
     input.focus();
   }
-  input.value = store.state.drafts.get(id) || '';
+  input.value = store.getDraft(id);
   input.addEventListener('input', () => {
-    if (input.value) store.state.drafts.set(id, input.value);
-    else store.state.drafts.delete(id);
+    store.setDraft(id, input.value);
     updateComposer();
   });
   input.addEventListener('keydown', (e) => {
@@ -93,8 +98,9 @@ export function createConversationView(id, { onBack, onMembers }) {
   });
   composer.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
 
+  const msgArea = h('div', { class: 'msg-area' }, scroller);
   const el = h('section', { class: 'chat', testid: 'conversation-view', dataset: { conversationId: id }, attrs: { 'aria-label': 'Conversation' } },
-    header, scroller, emptyEl, composer);
+    header, msgArea, emptyEl, composer);
 
   /* ----- header ----- */
   function renderHeader() {
@@ -130,6 +136,14 @@ export function createConversationView(id, { onBack, onMembers }) {
     const msgs = store.sortedMessages(t);
     const rows = [];
     const all = msgs.map((m) => ({ kind: 'msg', m, mine: isMine(m), pending: null }));
+    // Membership history ("alice created the group") between the messages, in the stream's id order. Only what
+    // falls inside the loaded window of messages (older ones arrive with older pages).
+    const oldest = msgs.length ? msgs[0].id : null;
+    const sys = isGroup ? [...t.history.values()].filter((e) => !t.hasMore || (oldest && cmpId(e.id, oldest) > 0)) : [];
+    if (sys.length) {
+      for (const e of sys) all.push({ kind: 'sys', m: { id: e.id, createdAt: e.createdAt }, e });
+      all.sort((a, b) => cmpId(a.m.id, b.m.id));
+    }
     for (const p of t.pending.values()) {
       all.push({ kind: 'msg', m: { id: null, clientId: p.clientId, content: p.content, createdAt: p.createdAt, user }, mine: true, pending: p });
     }
@@ -152,7 +166,17 @@ export function createConversationView(id, { onBack, onMembers }) {
         prevDay = day;
         prev = null;
       }
-      const next = all[i + 1];
+      if (row.kind === 'sys') {
+        const text = systemText(row.e);
+        rows.push({ key: `e:${row.e.id}`, sig: text, build: () => h('li', { class: 'sys-line', testid: 'system-line', dataset: { eventId: row.e.id, type: row.e.type } }, h('span', { text })) });
+        prev = null;
+        return;
+      }
+      if (dividerId && row.m.id === dividerId) {
+        rows.push({ key: 'unread-divider', sig: 'unread', build: () => h('li', { class: 'unread-divider', testid: 'unread-divider', attrs: { role: 'separator', 'aria-label': 'New messages' } }, h('span', { text: 'New messages' })) });
+        prev = null;
+      }
+      const next = all[i + 1] && all[i + 1].kind === 'msg' ? all[i + 1] : null;
       const sameAs = (a, b) => a && b && a.mine === b.mine && (a.m.user && a.m.user.id) === (b.m.user && b.m.user.id)
         && Math.abs(parseTime(b.m.createdAt) - parseTime(a.m.createdAt)) < GROUP_GAP_MS && dayKey(a.m.createdAt) === dayKey(b.m.createdAt);
       const first = !sameAs(prev, row);
@@ -163,7 +187,7 @@ export function createConversationView(id, { onBack, onMembers }) {
         if (readers.length && !hasPendingAfter) {
           const text = isGroup ? `Seen by ${readers.join(', ')}` : 'Seen';
           rows.push({ key: 'seen', sig: text, build: () => h('li', { class: 'receipt seen', testid: 'seen-indicator', text }) });
-        } else if (i === all.length - 1) {
+        } else if (all.slice(i + 1).every((r) => r.kind === 'sys')) {
           rows.push({ key: 'sent', sig: 'sent', build: () => h('li', { class: 'receipt', testid: 'sent-indicator', text: 'Sent' }) });
         }
       }
@@ -210,13 +234,87 @@ export function createConversationView(id, { onBack, onMembers }) {
 
   let forceBottom = true;
   let initialScrollDone = false;
+  let stuck = true;          // the user is at the bottom (kept across layout changes, updated by scrolling)
+  let seenNewest = null;     // newest message id the user has had in view (for "↓ N new")
+  let newBelow = 0;
+  // The unread divider: fixed at the first message that was unread when the conversation was opened.
+  const conv0 = store.state.convs.get(id);
+  let unreadAtOpen = conv0 ? (conv0.unreadCount || (conv0.hasUnreadMessages ? 1 : 0)) : 0;
+  let dividerId = null;
+  let dividerPlaced = false;
+
+  function distanceFromBottom() { return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight; }
+  function laidOut() { return scroller.isConnected && scroller.clientHeight > 0; }
+
+  function placeDivider() {
+    if (dividerPlaced || !t.loaded) return;
+    dividerPlaced = true;
+    if (!unreadAtOpen) return;
+    const msgs = store.sortedMessages(t);
+    const meUser = store.me();
+    const myLast = meUser && t.participants.get(meUser.id) && t.participants.get(meUser.id).lastReadMessageId;
+    let first = null;
+    if (myLast) {
+      first = msgs.find((m) => !isMine(m) && cmpId(m.id, myLast) > 0) || null;
+    }
+    if (!first) {
+      // No read position known: count back the unread messages from the newest.
+      let n = unreadAtOpen;
+      for (let k = msgs.length - 1; k >= 0 && n > 0; k--) if (!isMine(msgs[k])) { first = msgs[k]; n--; }
+    }
+    dividerId = first ? first.id : null;
+  }
+
+  const jumpCount = h('span', { class: 'jump-count' });
+  const jumpBtn = h('button', {
+    type: 'button', class: 'jump-btn', testid: 'jump-to-newest', hidden: true,
+    on: { click: () => { scroller.scrollTop = scroller.scrollHeight; stuck = true; clearNew(); input.focus({ preventScroll: true }); } },
+  }, h('span', { attrs: { 'aria-hidden': 'true' }, text: '↓ ' }), jumpCount);
+  msgArea.append(jumpBtn);
+
+  function newestMessageId() {
+    let best = null;
+    for (const k of t.messages.keys()) if (!best || cmpId(k, best) > 0) best = k;
+    return best;
+  }
+  function clearNew() {
+    newBelow = 0;
+    seenNewest = newestMessageId();
+    jumpBtn.hidden = true;
+  }
+  function updateJump() {
+    if (stuck) { clearNew(); return; }
+    const newest = newestMessageId();
+    if (seenNewest && newest && cmpId(newest, seenNewest) > 0) {
+      let n = 0;
+      for (const [k, m] of t.messages) if (cmpId(k, seenNewest) > 0 && !isMine(m)) n++;
+      newBelow = n;
+    }
+    jumpBtn.hidden = newBelow === 0;
+    jumpCount.textContent = `${newBelow} new`;
+    jumpBtn.setAttribute('aria-label', `Jump to ${newBelow} new message${newBelow === 1 ? '' : 's'}`);
+  }
+
+  function initialScroll() {
+    const div = itemsEl.querySelector('[data-testid="unread-divider"]');
+    if (div) {
+      // Start at the first unread message (the divider near the top), or at the bottom if it all fits.
+      const top = div.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop - 12;
+      scroller.scrollTop = Math.min(top, scroller.scrollHeight);
+    } else {
+      scroller.scrollTop = scroller.scrollHeight;
+    }
+    stuck = distanceFromBottom() < 90;
+    seenNewest = newestMessageId();
+  }
 
   function render() {
     renderHeader();
-    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 90;
+    placeDivider();
+    const atBottom = stuck || distanceFromBottom() < 90;
     // Anchor: the first row visible at the top, to keep the position when older messages are prepended.
     let anchor = null, anchorTop = 0;
-    if (!atBottom) {
+    if (!atBottom && initialScrollDone) {
       // Only server messages make good anchors: separators and receipts move around.
       const top = scroller.getBoundingClientRect().top;
       for (const li of itemsEl.querySelectorAll('li.msg[data-message-id]')) {
@@ -252,9 +350,15 @@ export function createConversationView(id, { onBack, onMembers }) {
     if (!t.loaded && t.loading) olderEl.replaceChildren(h('span', { class: 'spinner' }));
     if (t.error && !t.loaded) olderEl.textContent = describeError(t.error, 'Could not load messages');
 
-    if (forceBottom || atBottom || !initialScrollDone) {
+    // The view is built before it is in the document: scrolling then happens at height 0 and means nothing.
+    // The first real scroll waits until the list has a size (see the ResizeObserver below).
+    if (!laidOut()) return;
+    if (!initialScrollDone) {
+      if (t.loaded) { initialScroll(); initialScrollDone = true; forceBottom = false; }
+      else scroller.scrollTop = scroller.scrollHeight;
+    } else if (forceBottom || atBottom) {
       scroller.scrollTop = scroller.scrollHeight;
-      if (t.loaded) initialScrollDone = true;
+      stuck = true;
       forceBottom = false;
     } else if (anchor && cache.has(anchor)) {
       // Rows are rebuilt when their grouping changes, so find the anchor's current element by key.
@@ -262,16 +366,24 @@ export function createConversationView(id, { onBack, onMembers }) {
       const moved = node.getBoundingClientRect().top - scroller.getBoundingClientRect().top - anchorTop;
       if (moved) scroller.scrollTop += moved;
     }
+    updateJump();
     maybeLoadOlder();
   }
 
   function maybeLoadOlder() {
-    if (!t.loaded || t.loading || !t.hasMore) return;
+    // Never while detached or before the first scroll: a list of height 0 "needs" older pages forever.
+    if (!initialScrollDone || !laidOut() || !t.loaded || t.loading || !t.hasMore) return;
     if (scroller.scrollTop < 150 || scroller.scrollHeight <= scroller.clientHeight + 10) {
       store.loadOlder(id);
     }
   }
-  scroller.addEventListener('scroll', maybeLoadOlder, { passive: true });
+  scroller.addEventListener('scroll', () => {
+    if (initialScrollDone && laidOut()) {
+      stuck = distanceFromBottom() < 90;
+      updateJump();
+    }
+    maybeLoadOlder();
+  }, { passive: true });
 
   const offs = [
     store.on('thread', (tid) => { if (tid === id) render(); }),
@@ -280,7 +392,11 @@ export function createConversationView(id, { onBack, onMembers }) {
     store.on('sent', (tid) => { if (tid === id) forceBottom = true; }),
     store.on('list', renderHeader),
   ];
-  const ro = new ResizeObserver(() => { if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 140) scroller.scrollTop = scroller.scrollHeight; });
+  const ro = new ResizeObserver(() => {
+    if (!laidOut()) return;
+    if (!initialScrollDone) { render(); return; }
+    if (stuck) scroller.scrollTop = scroller.scrollHeight;
+  });
   ro.observe(scroller);
 
   updateComposer();
@@ -299,4 +415,17 @@ export function titleFor() {
   const c = store.state.openId && store.state.convs.get(store.state.openId);
   const base = c ? `${conversationTitle(c)} · Messenger` : 'Messenger';
   return n > 0 ? `(${n}) ${base}` : base;
+}
+
+/** The sentence for a membership event: "alice created the group", "bob added carol", "carol left". */
+export function systemText(e) {
+  const user = store.me();
+  const name = (u) => (u && user && u.id === user.id ? 'You' : (u && u.username) || 'Someone');
+  if (e.type === 'created') return `${name(e.user)} created the group`;
+  if (e.type === 'left') return `${name(e.user)} left`;
+  if (e.type === 'joined') {
+    if (e.actor && e.actor.id !== (e.user && e.user.id)) return `${name(e.actor)} added ${e.user && user && e.user.id === user.id ? 'you' : name(e.user)}`;
+    return `${name(e.user)} joined`;
+  }
+  return '';
 }

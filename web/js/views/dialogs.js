@@ -136,15 +136,36 @@ export function openNewGroup({ navigate }) {
       h('button', { type: 'button', class: 'chip-remove', title: `Remove ${name}`, attrs: { 'aria-label': `Remove ${name}` }, on: { click: () => { members.splice(members.indexOf(name), 1); renderChips(); picker.input.focus(); } } }, icon('close', 14)))));
     chips.hidden = members.length === 0;
   }
-  function addMember(name) {
-    name = String(name || '').trim();
-    if (!name) return;
+  function addKnown(name) {
     if (!members.some((n) => n.toLowerCase() === name.toLowerCase())) members.push(name);
     picker.input.value = '';
+    showErr(err, null);
     renderChips();
     picker.input.focus();
   }
-  const picker = usernamePicker({ testid: 'group-member-input', placeholder: 'Add people by username', onPick: addMember, exclude: () => members });
+  /** A typed name becomes a chip only once the server knows it (the search is by prefix, exact match first). */
+  async function addMember(name) {
+    name = String(name || '').trim();
+    if (!name) return true;
+    let found = null;
+    try {
+      const names = await api.usernames(name, 1);
+      found = Array.isArray(names) && typeof names[0] === 'string' && names[0].toLowerCase() === name.toLowerCase() ? names[0] : null;
+    } catch (ex) {
+      showErr(err, describeError(ex, 'Could not check that username'));
+      return false;
+    }
+    const user = store.me();
+    if (!found) {
+      showErr(err, user && user.username.toLowerCase() === name.toLowerCase() ? 'You are in the group already.' : `No user called “${name}”.`);
+      picker.input.focus();
+      return false;
+    }
+    if (picker.input.value.trim() === name) addKnown(found);
+    else if (!members.some((n) => n.toLowerCase() === found.toLowerCase())) { members.push(found); renderChips(); }
+    return true;
+  }
+  const picker = usernamePicker({ testid: 'group-member-input', placeholder: 'Add people by username', onPick: addKnown, exclude: () => members });
   picker.input.addEventListener('keydown', (e) => {
     if ((e.key === 'Enter' || e.key === ',') && picker.input.value.trim()) { e.preventDefault(); addMember(picker.input.value); }
   });
@@ -158,7 +179,7 @@ export function openNewGroup({ navigate }) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy) return;
-    if (picker.input.value.trim()) addMember(picker.input.value);
+    if (picker.input.value.trim() && !(await addMember(picker.input.value))) return;
     const title = titleInput.value.trim();
     if (!title) { showErr(err, 'Give the group a name.'); titleInput.focus(); return; }
     if (!members.length) { showErr(err, 'Add at least one member.'); picker.input.focus(); return; }
@@ -228,6 +249,7 @@ export function openMembers(id, { navigate }) {
   async function leave() {
     try {
       await api.leave(id);
+      store.rememberLeft(id, c && c.title);
       store.removeConversation(id);
       m.close();
       navigate('/');
@@ -246,4 +268,35 @@ export function openMembers(id, { navigate }) {
   store.loadParticipants(id).catch(() => {});
   const m = modal({ title: 'Group info', testid: 'members-dialog', body, onClose: off });
   picker.input.focus();
+}
+
+/** Notification settings: desktop notifications (asks for permission on the click) and an optional sound. */
+export function openNotificationSettings(notify) {
+  const note = h('p', { class: 'muted-note', testid: 'notify-note' });
+  const desktop = h('input', { type: 'checkbox', testid: 'notify-desktop' });
+  const sound = h('input', { type: 'checkbox', testid: 'notify-sound' });
+  function sync() {
+    const s = notify.settings();
+    const p = notify.permission();
+    desktop.checked = p === 'granted' && s.enabled;
+    desktop.disabled = p === 'denied' || p === 'unsupported';
+    sound.checked = s.sound;
+    note.textContent = p === 'denied' ? 'Notifications are blocked for this site in the browser settings.'
+      : p === 'unsupported' ? 'This browser cannot show notifications.'
+      : 'Shown while this tab is hidden or another conversation is open.';
+  }
+  desktop.addEventListener('change', async () => {
+    if (desktop.checked && notify.permission() !== 'granted') await notify.requestPermission();
+    else notify.saveSettings({ enabled: desktop.checked });
+    sync();
+  });
+  sound.addEventListener('change', () => { notify.saveSettings({ sound: sound.checked }); sync(); });
+  const body = h('div', { class: 'modal-body' },
+    h('label', { class: 'check-row' }, desktop, h('span', { text: 'Desktop notifications' })),
+    h('label', { class: 'check-row' }, sound, h('span', { text: 'Play a sound' })),
+    note,
+    h('div', { class: 'modal-actions' }, h('button', { type: 'button', class: 'btn btn-primary', testid: 'notify-done', text: 'Done', on: { click: () => m.close() } })));
+  sync();
+  const m = modal({ title: 'Notifications', testid: 'notifications-dialog', body });
+  desktop.focus();
 }

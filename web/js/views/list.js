@@ -27,7 +27,7 @@ function preview(c) {
   return { text: prefix + m.content, empty: false };
 }
 
-export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout }) {
+export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNotifications, notifyBar }) {
   const user = store.me();
   const listEl = h('ul', { class: 'conv-list', testid: 'conversation-list', attrs: { 'aria-label': 'Conversations' } });
   const emptyEl = h('div', { class: 'list-empty', testid: 'conversation-list-empty', hidden: true },
@@ -51,15 +51,16 @@ export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout }) {
     h('div', { class: 'me', testid: 'current-user', title: `Signed in as ${user.username}` },
       avatar({ name: user.username, url: user.avatarURL, size: 36 }),
       h('div', { class: 'me-text' },
-        h('span', { class: 'me-label', text: 'Chats' }),
+        h('h1', { class: 'me-label', text: 'Chats' }),
         h('span', { class: 'me-name', testid: 'current-username', text: user.username }))),
     h('div', { class: 'header-actions' },
       h('button', { type: 'button', class: 'icon-btn', testid: 'new-chat-button', title: 'New conversation', attrs: { 'aria-label': 'New conversation' }, on: { click: () => onNewChat() } }, icon('edit')),
       h('button', { type: 'button', class: 'icon-btn', testid: 'new-group-button', title: 'New group', attrs: { 'aria-label': 'New group' }, on: { click: () => onNewGroup() } }, icon('group')),
+      h('button', { type: 'button', class: 'icon-btn', testid: 'notifications-button', title: 'Notifications', attrs: { 'aria-label': 'Notification settings' }, on: { click: () => onNotifications() } }, icon('bell')),
       h('button', { type: 'button', class: 'icon-btn', testid: 'logout-button', title: 'Sign out', attrs: { 'aria-label': 'Sign out' }, on: { click: () => onLogout() } }, icon('logout'))),
   );
 
-  const el = h('aside', { class: 'sidebar', testid: 'sidebar', attrs: { 'aria-label': 'Conversations' } }, header, scroller);
+  const el = h('aside', { class: 'sidebar', testid: 'sidebar', attrs: { 'aria-label': 'Conversations' } }, header, notifyBar || null, scroller);
 
   const items = new Map(); // id -> { el, sig }
 
