@@ -52,7 +52,9 @@ class Server:
         if not os.path.exists(self.bin):
             pytest.fail(f'server binary not found: {self.bin} (build it, or set MESSENGER_BIN)')
         cmd = [self.bin, 'serve', '--host', '127.0.0.1', '--port', str(self.port), '--data-dir', self.data_dir,
-               '--dev-login', '--web-dir', os.path.join(REPO, 'web')]
+               '--dev-login', '--web-dir', os.path.join(REPO, 'web'),
+               # Presence tests wait for someone to go offline: a short grace period keeps them quick.
+               '--presence-grace-seconds', '2']
         env = dict(os.environ)
         env.pop('DATABASE_URL', None)
         self.log.write(f'\n=== start {time.strftime("%H:%M:%S")}: {" ".join(cmd)}\n'.encode())

@@ -173,6 +173,7 @@ export const api = {
   },
   history: (id) => request('GET', `/api/conversations/${encodeURIComponent(id)}/events`),
   send: (id, content, clientId) => request('POST', `/api/conversations/${encodeURIComponent(id)}/messages`, { content, clientId }),
+  typing: (id, typing) => request('POST', `/api/conversations/${encodeURIComponent(id)}/typing`, { typing }),
   markRead: (id, upTo) => request('POST', `/api/conversations/${encodeURIComponent(id)}/read_messages`, upTo ? { upTo } : {}),
 };
 

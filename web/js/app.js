@@ -2,6 +2,7 @@
 import { h, icon } from './dom.js';
 import { api, getAuth, setAuth, isExpired, setUnauthorizedHandler, onAuthChange, maybeRefresh, describeError } from './api.js';
 import * as store from './store.js';
+import * as presence from './presence.js';
 import * as stream from './stream.js';
 import { relativeTime } from './time.js';
 import { renderLogin } from './views/login.js';
@@ -70,6 +71,7 @@ function teardownShell() {
   if (shell) { shell.sidebar.destroy(); shell.off.forEach((f) => f()); shell = null; }
   signedInAs = null;
   store.resetState();
+  presence.reset();
   document.querySelectorAll('dialog').forEach((d) => d.close());
 }
 

@@ -12,6 +12,7 @@
 // last event id we saw as ?lastEventId= so nothing is missed. Ids are opaque: passed back unchanged.
 import { token, api, ApiError, getAuth } from './api.js';
 import * as store from './store.js';
+import * as presence from './presence.js';
 
 let es = null;
 let lastEventId = null;
@@ -48,8 +49,11 @@ function apply(kind, data) {
   if (kind === 'reset') { store.resync().catch(() => {}); return; }
   const v = parse(data);
   if (!v) return;
-  if (kind === 'message') store.receiveMessage(v);
+  if (kind === 'message') { presence.messageArrived(v); store.receiveMessage(v); }
   else if (kind === 'read') store.receiveRead(v);
+  else if (kind === 'presence') presence.receivePresence(v);
+  else if (kind === 'presence_snapshot') presence.receiveSnapshot(v);
+  else if (kind === 'typing') presence.receiveTyping(v);
   else if (kind === 'conversation') store.receiveConversationEvent(v);
 }
 
@@ -66,7 +70,11 @@ function onPeer(e) {
   if (!msg || typeof msg !== 'object' || !wantOpen) return;
   if (role === 'leader') {
     // A new tab asks where things stand.
-    if (msg.t === 'hello') channel.postMessage({ t: 'status', status: store.state.stream, lastEventId, reason: store.state.streamClosedReason });
+    if (msg.t === 'hello') {
+      channel.postMessage({ t: 'status', status: store.state.stream, lastEventId, reason: store.state.streamClosedReason });
+      // Presence is state the leader got once, at connect: the new tab gets it now.
+      channel.postMessage({ t: 'event', kind: 'presence_snapshot', data: JSON.stringify(presence.snapshot()), id: null });
+    }
     return;
   }
   if (role !== 'follower') return;
@@ -168,6 +176,10 @@ function connect(resume) {
   source.addEventListener('read', (ev) => { if (es === source) deliver('read', ev); });
   source.addEventListener('conversation', (ev) => { if (es === source) deliver('conversation', ev); });
   source.addEventListener('reset', (ev) => { if (es === source) deliver('reset', ev); });
+  // Presence and typing carry no id: passing them on does not move anybody's resume point.
+  for (const kind of ['presence', 'presence_snapshot', 'typing']) {
+    source.addEventListener(kind, (ev) => { if (es === source) deliver(kind, ev); });
+  }
   // The server ended this stream on purpose (too many open streams for this user: newer ones took its place).
   // Reconnecting would only evict another stream in turn, so stay closed until the user asks.
   source.addEventListener('closed', (ev) => {

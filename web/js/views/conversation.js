@@ -1,9 +1,10 @@
 // The open conversation: header, message list (with history paging) and composer.
 import { h, icon, avatar, linkify, cmpId } from '../dom.js';
-import { clockTime, fullTime, dayKey, dayLabel, parseTime } from '../time.js';
+import { clockTime, fullTime, dayKey, dayLabel, parseTime, relativeTime } from '../time.js';
 import * as store from '../store.js';
+import * as presence from '../presence.js';
 import { describeError } from '../api.js';
-import { conversationTitle, conversationAvatar } from './list.js';
+import { conversationTitle, conversationAvatar, otherOnline } from './list.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 
@@ -80,6 +81,7 @@ export function createConversationView(id, { onBack, onMembers }) {
     const len = normalizedLength(content);
     if (len === 0 || len > max()) return;
     store.send(id, content.trim());
+    presence.localStop(id);
     input.value = '';
     store.setDraft(id, '');
     updateComposer();
@@ -89,7 +91,9 @@ export function createConversationView(id, { onBack, onMembers }) {
   input.addEventListener('input', () => {
     store.setDraft(id, input.value);
     updateComposer();
+    presence.localInput(id, input.value.trim().length > 0);
   });
+  input.addEventListener('blur', () => presence.localStop(id));
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
@@ -99,8 +103,12 @@ export function createConversationView(id, { onBack, onMembers }) {
   composer.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
 
   const msgArea = h('div', { class: 'msg-area' }, scroller);
+  // Who is writing: state from the stream, announced politely to screen readers.
+  const typingEl = h('div', { class: 'typing-indicator', testid: 'typing-indicator', attrs: { 'aria-live': 'polite' } });
+  function renderTyping() { typingEl.textContent = presence.typingText(id); }
+  renderTyping();
   const el = h('section', { class: 'chat', testid: 'conversation-view', dataset: { conversationId: id }, attrs: { 'aria-label': 'Conversation' } },
-    header, msgArea, emptyEl, composer);
+    header, msgArea, emptyEl, typingEl, composer);
 
   /* ----- header ----- */
   function renderHeader() {
@@ -116,7 +124,13 @@ export function createConversationView(id, { onBack, onMembers }) {
       const others = names.filter((n) => !user || n !== user.username);
       subtitleEl.textContent = `${count} member${count === 1 ? '' : 's'}` + (others.length ? ` · ${others.slice(0, 4).join(', ')}${others.length > 4 ? '…' : ''}` : '');
     } else {
-      subtitleEl.textContent = 'Direct message';
+      const other = c.otherParticipant;
+      const online = otherOnline(c);
+      const p = other ? presence.presenceOf(other.id) : null;
+      subtitleEl.dataset.online = online === null ? '' : String(online);
+      if (online) subtitleEl.textContent = 'Online';
+      else if (p && p.lastSeenAt) subtitleEl.textContent = `Last seen ${relativeTime(p.lastSeenAt)}`;
+      else subtitleEl.textContent = 'Direct message';
     }
     document.title = titleFor();
   }
@@ -391,6 +405,8 @@ export function createConversationView(id, { onBack, onMembers }) {
     store.on('thread-older', (e) => { if (e.id === id) render(); }),
     store.on('sent', (tid) => { if (tid === id) forceBottom = true; }),
     store.on('list', renderHeader),
+    store.on('presence', renderHeader),
+    store.on('typing', (cid) => { if (cid === id) renderTyping(); }),
   ];
   const ro = new ResizeObserver(() => {
     if (!laidOut()) return;
@@ -406,7 +422,7 @@ export function createConversationView(id, { onBack, onMembers }) {
   return {
     el,
     focus: () => input.focus({ preventScroll: true }),
-    destroy: () => { offs.forEach((f) => f()); ro.disconnect(); },
+    destroy: () => { offs.forEach((f) => f()); ro.disconnect(); presence.localStop(id); },
   };
 }
 

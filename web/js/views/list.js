@@ -2,6 +2,7 @@
 import { h, icon, avatar } from '../dom.js';
 import { relativeTime, fullTime } from '../time.js';
 import * as store from '../store.js';
+import * as presence from '../presence.js';
 import { describeError } from '../api.js';
 
 export function conversationTitle(c) {
@@ -10,10 +11,25 @@ export function conversationTitle(c) {
   return (c.otherParticipant && c.otherParticipant.username) || 'Unknown user';
 }
 
+/** Whether the other person of a 1:1 is online (null: unknown, or a group). */
+export function otherOnline(c) {
+  if (!c || c.isGroup || !c.otherParticipant) return null;
+  presence.seed(c.otherParticipant.id, c.online, c.lastSeenAt);
+  const p = presence.presenceOf(c.otherParticipant.id);
+  return p ? p.online : null;
+}
+
 export function conversationAvatar(c, size) {
   if (c.isGroup) return avatar({ name: c.title || 'Group', size, group: true });
   const u = c.otherParticipant || {};
-  return avatar({ name: u.username || '?', url: u.avatarURL, size });
+  const el = avatar({ name: u.username || '?', url: u.avatarURL, size });
+  const online = otherOnline(c);
+  if (online !== null) el.dataset.online = String(online);
+  if (online) {
+    el.classList.add('has-presence');
+    el.append(h('span', { class: 'presence-dot', testid: 'presence-dot', attrs: { 'aria-label': 'online', role: 'img' } }));
+  }
+  return el;
 }
 
 function preview(c) {
@@ -70,7 +86,7 @@ export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNot
     const active = store.state.openId === c.id;
     const title = conversationTitle(c);
     const time = (c.lastMessage && c.lastMessage.createdAt) || c.createdAt;
-    const sig = JSON.stringify([title, p.text, unread, active, time, c.isGroup, c.otherParticipant && c.otherParticipant.avatarURL]);
+    const sig = JSON.stringify([title, p.text, unread, active, time, c.isGroup, c.otherParticipant && c.otherParticipant.avatarURL, otherOnline(c)]);
     const cached = items.get(c.id);
     if (cached && cached.sig === sig) return cached.el;
     const link = h('a', {
@@ -130,7 +146,7 @@ export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNot
     }
   }
 
-  const offs = [store.on('list', render)];
+  const offs = [store.on('list', render), store.on('presence', render)];
   render();
   return { el, scroller, destroy: () => { offs.forEach((f) => f()); } };
 }
