@@ -22,10 +22,8 @@ struct BadInputTests {
     func nulAndSurrogates() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         let messages = "/api/conversations/\(conversation)/messages"
         for bad in [#"\u0000"#, #"\ud800"#, #"\udc00"#, #"\ud83dx"#] {
             try await Self.expectRefused(server, "/api/register", body: #"{"username":"x\#(bad)y","password":"password1"}"#, field: "username")

@@ -39,10 +39,8 @@ struct ConversationTests {
     func messages() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         let path = "/api/conversations/\(conversation)/messages"
 
         let normalised = try await api.send(.POST, path, token: alice.token, json: ["content": "  hello    there \n\n\n  second   line  "])

@@ -33,10 +33,8 @@ struct HostileInputTests {
     func hostileInput() async throws {
         let server = try await TestServer.start { $0.loginAttemptsPerMinute = 100_000 }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         _ = try await api.sendMessage(alice, conversation, "hello")
         let auth = [("Authorization", "Bearer \(alice.token)")]
         var failures: [String] = []

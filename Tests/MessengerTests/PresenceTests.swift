@@ -55,9 +55,8 @@ struct PresenceTests {
         let carol = try await api.devLogin(uniqueName("c"))
         _ = try await api.startConversation(alice, with: bob.username)
         _ = try await api.startConversation(carol, with: bob.username)
-        let aliceStream = try await SSEClient.connect(server.baseURL, token: alice.token)
+        let aliceStream = try await SSEClient.open(server.baseURL, token: alice.token)
         defer { aliceStream.close() }
-        try await RealtimeTests.waitFor { aliceStream.lastEventID != nil }
         let bobStream = try await SSEClient.connect(server.baseURL, token: bob.token)
         try await aliceStream.wait { Self.states($0, of: bob.userID).last == true }
 
@@ -127,10 +126,8 @@ struct PresenceTests {
     func presenceOff() async throws {
         let server = try await TestServer.start { $0.presenceEnabled = false }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         let bobStream = try await SSEClient.connect(server.baseURL, token: bob.token)
         defer { bobStream.close() }
         let aliceStream = try await SSEClient.connect(server.baseURL, token: alice.token)

@@ -9,22 +9,13 @@ struct ProcessTests {
     func twoProcesses() async throws {
         let database = try await TestCluster.shared.freshDatabase()
         // The first process migrates; both start from the same schema.
-        let a = try await ServerProcess.start(database: database)
-        let b: ServerProcess
-        do {
-            b = try await ServerProcess.start(database: database)
-        } catch {
-            a.kill()
-            throw error
-        }
+        let (a, b) = try await ServerProcess.startPair(database: database)
         defer {
             a.kill()
             b.kill()
         }
-        let apiA = APIClient(baseURL: a.baseURL)
-        let alice = try await apiA.devLogin(uniqueName("a"))
-        let bob = try await apiA.devLogin(uniqueName("b"))
-        let conversation = try await apiA.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: a.baseURL)
+        let (apiA, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
         let onA = try await SSEClient.connect(a.baseURL, token: alice.token)
         defer {
@@ -67,26 +58,16 @@ struct ProcessTests {
     @Test("kill -9 of one of two instances while it sends: the other keeps delivering within 2 s, every acknowledged message arrives exactly once")
     func killNine() async throws {
         let database = try await TestCluster.shared.freshDatabase()
-        let a = try await ServerProcess.start(database: database)
-        let b: ServerProcess
-        do {
-            b = try await ServerProcess.start(database: database)
-        } catch {
-            a.kill()
-            throw error
-        }
+        let (a, b) = try await ServerProcess.startPair(database: database)
         defer {
             a.kill()
             b.kill()
         }
         let apiA = APIClient(baseURL: a.baseURL)
-        let apiB = APIClient(baseURL: b.baseURL)
-        let alice = try await apiB.devLogin(uniqueName("a"))
-        let bob = try await apiB.devLogin(uniqueName("b"))
-        let conversation = try await apiB.startConversation(alice, with: bob.username)
-        let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
+        let chat = try await Chat.start(on: b.baseURL)
+        let (apiB, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
+        let onB = try await SSEClient.open(b.baseURL, token: bob.token)
         defer { onB.close() }
-        try await RealtimeTests.waitFor { onB.lastEventID != nil }
 
         // Four senders on A until it dies; what A acknowledged (201) is owed to Bob.
         let acknowledged = IDList()
@@ -128,14 +109,7 @@ struct ProcessTests {
     func presenceAfterKillNine() async throws {
         let database = try await TestCluster.shared.freshDatabase()
         let fast = ["--presence-heartbeat-seconds", "1", "--presence-grace-seconds", "1"]
-        let a = try await ServerProcess.start(database: database, extraArguments: fast)
-        let b: ServerProcess
-        do {
-            b = try await ServerProcess.start(database: database, extraArguments: fast)
-        } catch {
-            a.kill()
-            throw error
-        }
+        let (a, b) = try await ServerProcess.startPair(database: database, extraArguments: fast)
         defer {
             a.kill()
             b.kill()

@@ -83,10 +83,8 @@ struct RealtimeTests {
     func resume() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         let first = try await SSEClient.connect(server.baseURL, token: bob.token)
         let m1 = try await api.sendMessage(alice, conversation, "one")
         try await first.wait { $0.contains { $0.json["id"] as? String == m1["id"] as? String } }
@@ -125,8 +123,7 @@ struct RealtimeTests {
         // The reader's subscriber: reconnects at random moments with the last id it saw, like a browser.
         let collector = Collector()
         // The first connection is made before anything is sent, so every message is owed to the reader.
-        let firstStream = try await SSEClient.connect(server.baseURL, token: reader.token)
-        try await Self.waitFor { firstStream.lastEventID != nil }
+        let firstStream = try await SSEClient.open(server.baseURL, token: reader.token)
         let subscriberTask = Task {
             var lastID: String?
             var next: SSEClient? = firstStream
@@ -176,10 +173,8 @@ struct RealtimeTests {
     func slowSubscriber() async throws {
         let server = try await TestServer.start { $0.streamBufferSize = 256 }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         // A raw socket that sends the request and never reads.
         let stuck = try await StuckReader.connect(port: server.port, path: "/api/messages?token=\(bob.token)")
         let healthy = try await SSEClient.connect(server.baseURL, token: bob.token)
@@ -311,13 +306,10 @@ struct RealtimeTests {
         defer { Task { await a.stop() } }
         let b = try await TestServer.start(database: a.database) { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await b.stop() } }
-        let apiA = APIClient(baseURL: a.baseURL)
-        let alice = try await apiA.devLogin(uniqueName("a"))
-        let bob = try await apiA.devLogin(uniqueName("b"))
-        let conversation = try await apiA.startConversation(alice, with: bob.username)
-        let onB = try await SSEClient.connect(b.baseURL, token: bob.token)
+        let chat = try await Chat.start(on: a.baseURL)
+        let (apiA, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
+        let onB = try await SSEClient.open(b.baseURL, token: bob.token)
         defer { onB.close() }
-        try await Self.waitFor { onB.lastEventID != nil }
 
         var latencies: [Duration] = []
         for n in 0..<7 {
@@ -333,9 +325,8 @@ struct RealtimeTests {
 
         // A logout handled by A ends Carol's stream on B through NOTIFY, well before any heartbeat or cache expiry.
         let carol = try await apiA.devLogin(uniqueName("c"))
-        let carolOnB = try await SSEClient.connect(b.baseURL, token: carol.token)
+        let carolOnB = try await SSEClient.open(b.baseURL, token: carol.token)
         defer { carolOnB.close() }
-        try await Self.waitFor { carolOnB.lastEventID != nil }
         #expect(try await apiA.send(.POST, "/api/logout", token: carol.token).status == 204)
         // A answers once its NOTIFY went out: from here only the notification's trip and B's reaction remain.
         let answered = ContinuousClock.now

@@ -14,13 +14,10 @@ struct StreamHorizonTests {
     func foreignTransaction() async throws {
         let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
-        let stream = try await SSEClient.connect(server.baseURL, token: bob.token)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
+        let stream = try await SSEClient.open(server.baseURL, token: bob.token)
         defer { stream.close() }
-        try await RealtimeTests.waitFor { stream.lastEventID != nil }
 
         var sameDatabase = server.database
         sameDatabase.parameters.append(("application_name", "foreign-app"))
@@ -67,13 +64,10 @@ struct StreamHorizonTests {
     func ownTransactionHolds() async throws {
         let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
-        let stream = try await SSEClient.connect(server.baseURL, token: bob.token)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
+        let stream = try await SSEClient.open(server.baseURL, token: bob.token)
         defer { stream.close() }
-        try await RealtimeTests.waitFor { stream.lastEventID != nil }
 
         // Connections named like the server's own pool count as ours.
         var ours = server.database
@@ -113,13 +107,10 @@ struct StreamHorizonTests {
     func undecodableRow() async throws {
         let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
-        let stream = try await SSEClient.connect(server.baseURL, token: bob.token)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
+        let stream = try await SSEClient.open(server.baseURL, token: bob.token)
         defer { stream.close() }
-        try await RealtimeTests.waitFor { stream.lastEventID != nil }
         let admin = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
         defer { Task { await admin.shutdown() } }
         let insertBogus: PostgresQuery =
@@ -137,10 +128,8 @@ struct StreamHorizonTests {
     func lastEventIDIsVerified() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
-        let bob = try await api.devLogin(uniqueName("b"))
-        let conversation = try await api.startConversation(alice, with: bob.username)
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
         let stream = try await SSEClient.connect(server.baseURL, token: bob.token)
         let first = try await api.sendMessage(alice, conversation, "one")
         _ = try await stream.arrival(ofMessage: first["id"] as! String)

@@ -53,6 +53,13 @@ final class SSEClient: Sendable {
         return client
     }
 
+    /// Connects and waits for the stream's opening position: from then on nothing sent can be missed.
+    static func open(_ baseURL: String, token: String) async throws -> SSEClient {
+        let client = try await Self.connect(baseURL, token: token)
+        try await RealtimeTests.waitFor { client.lastEventID != nil }
+        return client
+    }
+
     /// A client of its own so that many open streams never starve the API client's connection pool.
     static let http = HTTPClient(
         eventLoopGroupProvider: .singleton,

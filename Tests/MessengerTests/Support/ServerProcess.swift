@@ -98,6 +98,17 @@ final class ServerProcess: Sendable {
         return Exit(status: code, elapsed: elapsed, output: output)
     }
 
+    /// Two processes on one database (the first migrates); if the second cannot start, the first is killed.
+    static func startPair(database: PostgresConfiguration, extraArguments: [String] = []) async throws -> (ServerProcess, ServerProcess) {
+        let a = try await Self.start(database: database, extraArguments: extraArguments)
+        do {
+            return (a, try await Self.start(database: database, extraArguments: extraArguments))
+        } catch {
+            a.kill()
+            throw error
+        }
+    }
+
     private init(pid: pid_t, port: Int) {
         self.pid = pid
         self.port = port
