@@ -46,7 +46,14 @@ final class SSEClient: Sendable {
         var request = HTTPClientRequest(url: url)
         if let accept { request.headers.add(name: "Accept", value: accept) }
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
-        let response = try await SSEClient.http.execute(request, timeout: .hours(1))
+        let response: HTTPClientResponse
+        do {
+            response = try await SSEClient.http.execute(request, timeout: .hours(1))
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            // A pooled keep-alive connection the server had just closed (its previous stream ended): a browser
+            // retries that on a new connection, and so do we, once.
+            response = try await SSEClient.http.execute(request, timeout: .hours(1))
+        }
         let client = SSEClient(status: Int(response.status.code), headers: response.headers)
         let task = Task { await client.read(response.body) }
         client.reader.withLock { $0 = task }
