@@ -1,7 +1,7 @@
 """Presence and typing in two real browsers (see conftest.py; the server's grace period is 2 s here)."""
 from selenium.webdriver.common.by import By
 
-from conftest import dev_login, uniq, wait
+from conftest import dev_login, screenshot, uniq, wait
 from test_web import open_conversation, send_via_ui, wait_message
 
 
@@ -44,6 +44,7 @@ def test_online_dot_last_seen_and_typing(server, browsers):
     b.find_element(By.CSS_SELECTOR, '[data-testid="composer-input"]').send_keys('typing a long thought')
     wait(a, lambda d: typing_text(d) == f'{bob_name} is typing…', 10, f'typing shows {typing_text(a)!r}')
     assert typing_text(b) == '', 'nobody sees their own typing'
+    screenshot(a, 'desktop-8-online-and-typing')
     send_via_ui(b, ' and sent')
     wait_message(a, 'typing a long thought and sent')
     wait(a, lambda d: typing_text(d) == '', 5, 'the indicator stayed after the message')
