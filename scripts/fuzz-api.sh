@@ -3,7 +3,7 @@
 # server with schemathesis — the real `messenger` executable on its own embedded PostgreSQL, with real tokens —
 # and fails on any 5xx, any response that violates the document, or any status it does not list.
 #   MESSENGER_BIN          server binary (default .build/debug/messenger)
-#   FUZZ_MAX_EXAMPLES      cases per operation and phase (default 150)
+#   FUZZ_MAX_EXAMPLES      cases per operation in the fuzzing phase (default 300)
 #   FUZZ_SEED              hypothesis seed (default: random; printed, so a failure can be replayed)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +19,8 @@ fi
 "$venv/bin/python" scripts/openapi.py check
 
 work="$(mktemp -d /tmp/messenger-fuzz.XXXXXX)"
+# The embedded PostgreSQL runs as `postgres` when we are root: it must be able to reach the data folder.
+chmod 755 "$work"
 server_pid=""
 cleanup() {
     if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
@@ -55,13 +57,13 @@ status=0
 MESSENGER_FUZZ_URL="$url" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$repo/Tests/fuzz" \
     "$venv/bin/schemathesis" --config-file "$repo/Tests/fuzz/schemathesis.toml" run "$url/api/openapi.json" --url "$url" \
     --checks all --exclude-checks unsupported_method,allow_header_conformance \
-    --phases examples,coverage,fuzzing,stateful --max-examples "${FUZZ_MAX_EXAMPLES:-150}" --seed "$seed" \
+    --phases examples,coverage,fuzzing,stateful --max-examples "${FUZZ_MAX_EXAMPLES:-300}" --seed "$seed" \
     --workers 2 --request-timeout 10 --no-color --report junit --report-dir "$work/report" || status=$?
 
 # The server's own count of what it answered, from its metrics listener: no 5xx may appear there either.
 metrics="$(curl -sf "http://127.0.0.1:$metrics_port/metrics")"
 requests="$(grep '^messenger_http_requests_total' <<<"$metrics" | awk '{s+=$2} END {print s+0}')"
-errors="$(grep '^messenger_http_requests_total' <<<"$metrics" | grep 'status="5' | awk '{s+=$2} END {print s+0}')"
+errors="$( (grep "^messenger_http_requests_total" <<<"$metrics" || true) | (grep "status=\"5" || true) | awk "{s+=\$2} END {print s+0}")"
 echo "fuzz: the server answered $requests requests, $errors of them 5xx"
 if [ "$errors" != 0 ]; then grep 'status="5' <<<"$metrics" >&2; status=1; fi
 if grep -q 'unexpected error\|database error' "$work/server.log"; then

@@ -17,12 +17,14 @@ import Testing
     }
 
     /// Waits until a scrape satisfies `condition` (for effects that happen after the request that caused them).
-    static func scrape(_ server: TestServer, until condition: (PrometheusScrape) -> Bool) async throws -> PrometheusScrape {
-        let deadline = ContinuousClock.now + .seconds(10)
+    static func scrape(
+        _ server: TestServer, waitingFor what: String, until condition: (PrometheusScrape) -> Bool
+    ) async throws -> PrometheusScrape {
+        let deadline = ContinuousClock.now + .seconds(20)
         while true {
             let scrape = try await Self.scrape(server)
             if condition(scrape) { return scrape }
-            if ContinuousClock.now > deadline { throw TestFailure("metrics never reached the expected values:\n\(scrape.text)") }
+            if ContinuousClock.now > deadline { throw TestFailure("metrics never showed \(what):\n\(scrape.text)") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -96,7 +98,7 @@ import Testing
         let third = try await SSEClient.connect(server.baseURL, token: alice.token)
         defer { third.close() }
         try await aliceStream.waitForEnd()
-        after = try await Self.scrape(server) { $0.value(Names.streamsClosed, ["reason": "too_many_streams"]) == 1 }
+        after = try await Self.scrape(server, waitingFor: "one eviction") { $0.value(Names.streamsClosed, ["reason": "too_many_streams"]) == 1 }
         #expect(after.value(Names.streamsOpen) == 4)
 
         // Login failures and rate-limit refusals (3 attempts per username and address per minute).
@@ -114,7 +116,7 @@ import Testing
         let notifiesBefore = after.value(Names.notifies, ["channel": RealtimeService.sessionsChannel])
         #expect(try await api.send(.POST, "/api/logout", token: bob.token).status == 204)
         try await bobStream.waitForEnd()
-        after = try await Self.scrape(server) { $0.value(Names.streamsClosed, ["reason": "logged_out"]) == 2 }
+        after = try await Self.scrape(server, waitingFor: "two logged-out streams") { $0.value(Names.streamsClosed, ["reason": "logged_out"]) == 2 }
         #expect(after.value(Names.notifies, ["channel": RealtimeService.sessionsChannel]) - notifiesBefore == 1)
 
         // The listener's connection is killed: it reconnects once.
@@ -123,7 +125,7 @@ import Testing
         let pid = server.realtime.listenerBackendPID
         #expect(pid != 0)
         try await admin.query("SELECT pg_terminate_backend(\(pid))")
-        after = try await Self.scrape(server) { $0.value(Names.listenerReconnects) == 1 }
+        after = try await Self.scrape(server, waitingFor: "a listener reconnect") { $0.value(Names.listenerReconnects) == 1 }
         #expect(after.value(Names.listenerReconnects) == 1)
     }
 
