@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start: the whole test suite. Swift tests (each test run starts its own PostgreSQL), the web app in a real
-# Chromium, a quick benchmark pass (asserts only that nothing was lost), and the swift-format check.
+# Chromium, schemathesis fuzzing of the OpenAPI contract, a quick benchmark pass (asserts only that nothing was lost), and the swift-format check.
 set -euo pipefail
 cd "$(dirname "$0")"
 WANT_BROWSER=1 ./scripts/bootstrap.sh
@@ -13,6 +13,9 @@ swift build --build-tests
 
 echo "== swift test"
 swift test --skip-build
+
+echo "== API contract (OpenAPI document, schemathesis against a live server)"
+./scripts/fuzz-api.sh
 
 echo "== browser tests"
 bash Tests/browser/run.sh

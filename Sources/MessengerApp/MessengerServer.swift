@@ -11,6 +11,9 @@ public struct MessengerServer {
     public let services: [any Service]
     public let pool: PostgresConnectionPool
     public let realtime: RealtimeService
+    public let metrics: AppMetrics
+    /// Every route of the public router (method and pattern), for the test that checks each one is documented.
+    public let routes: [(method: String, path: String)]
 
     /// Migrates the database, then builds every service.
     public static func build(
@@ -18,7 +21,9 @@ public struct MessengerServer {
         database: PostgresConfiguration,
         migrationsDirectory: URL,
         logger: Logger,
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        metrics: AppMetrics = AppMetrics(),
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
+        onMetricsServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) async throws -> MessengerServer {
         // The stream's horizon looks only at connections with this name (schema/0005): set last, so it wins over an
         // application_name in DATABASE_URL.
@@ -27,7 +32,8 @@ public struct MessengerServer {
         let pool = PostgresConnectionPool(
             configuration: poolDatabase,
             maximumConnections: configuration.databasePoolSize,
-            logger: logger
+            logger: logger,
+            metricsFactory: metrics.factory
         )
         do {
             try await PostgresMigrator(directory: migrationsDirectory, logger: logger).migrate(pool: pool)
@@ -36,7 +42,9 @@ public struct MessengerServer {
                 database: database,
                 pool: pool,
                 logger: logger,
-                onServerRunning: onServerRunning
+                metrics: metrics,
+                onServerRunning: onServerRunning,
+                onMetricsServerRunning: onMetricsServerRunning
             )
         } catch {
             await pool.shutdown()
@@ -49,7 +57,9 @@ public struct MessengerServer {
         database: PostgresConfiguration,
         pool: PostgresConnectionPool,
         logger: Logger,
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void
+        metrics: AppMetrics,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void,
+        onMetricsServerRunning: @escaping @Sendable (any Channel) async -> Void
     ) async throws -> MessengerServer {
         let users = PostgresUserRepository(pool: pool)
         let conversations = PostgresConversationRepository(
@@ -69,7 +79,7 @@ public struct MessengerServer {
         )
         var notifierDatabase = database
         notifierDatabase.parameters.append(("application_name", "messenger-notifier"))
-        let notifier = PostgresNotifier(configuration: notifierDatabase, logger: logger)
+        let notifier = PostgresNotifier(configuration: notifierDatabase, logger: logger, metricsFactory: metrics.factory)
         let codec = StreamPositionCodec(serverKey: configuration.jwtKey, databaseToken: try await streamRepository.identityToken())
         let realtime = RealtimeService(
             stream: streamRepository,
@@ -81,7 +91,8 @@ public struct MessengerServer {
             notifier: notifier,
             sessions: sessionCache,
             configuration: configuration,
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
         let tokens = await TokenService(key: configuration.jwtKey, lifetime: configuration.tokenLifetime)
         let authenticator = Authenticator(tokens: tokens, users: users, sessions: sessionCache)
@@ -89,16 +100,19 @@ public struct MessengerServer {
         let router = Router(context: AppRequestContext.self)
         router.addMiddleware {
             RequestLogMiddleware<AppRequestContext>()
+            HTTPMetricsMiddleware<AppRequestContext>(metrics: metrics)
             SecurityHeadersMiddleware<AppRequestContext>()
             ErrorMiddleware<AppRequestContext>()
         }
         HealthController(pool: pool).routes(on: router)
+        OpenAPIController().routes(on: router)
         let api = router.group("api").add(middleware: ContentTypeMiddleware<AppRequestContext>())
         let auth = AuthController(
             users: users,
             authenticator: authenticator,
             hasher: PasswordHasher(cost: configuration.bcryptCost),
             configuration: configuration,
+            metrics: metrics,
             onLogout: { await realtime.sessionEnded($0) }
         )
         auth.publicRoutes(on: api)
@@ -120,6 +134,30 @@ public struct MessengerServer {
             },
             logger: logger
         )
-        return MessengerServer(services: [pool, notifier, listener, app, realtime], pool: pool, realtime: realtime)
+        var services: [any Service] = [pool, notifier, listener, app]
+        if let metricsPort = configuration.metricsPort {
+            let metricsRouter = Router(context: AppRequestContext.self)
+            metricsRouter.addMiddleware { ErrorMiddleware<AppRequestContext>() }
+            MetricsController(metrics: metrics, pool: pool, realtime: realtime).routes(on: metricsRouter)
+            services.append(
+                Application(
+                    router: metricsRouter,
+                    configuration: .init(address: .hostname(configuration.metricsHost, port: metricsPort), serverName: nil),
+                    onServerRunning: { channel in
+                        logger.info("metrics listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                        await onMetricsServerRunning(channel)
+                    },
+                    logger: logger
+                )
+            )
+        }
+        services.append(realtime)
+        return MessengerServer(
+            services: services,
+            pool: pool,
+            realtime: realtime,
+            metrics: metrics,
+            routes: router.routes.map { (method: $0.method.rawValue, path: $0.path.description) }
+        )
     }
 }

@@ -5,6 +5,7 @@ import ArgumentParser
 struct Messenger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A conversation-based messenger: REST API, Server-Sent Events, PostgreSQL.",
+        version: MessengerVersion.description,
         subcommands: [Serve.self, Migrate.self, PoolOverhead.self],
         defaultSubcommand: Serve.self
     )

@@ -72,6 +72,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Login attempts allowed per username each minute (three times as many per client address).")
     var loginAttemptsPerMinute: Int = 10
 
+    @Option(
+        help:
+            "Port of a separate /metrics listener (Prometheus text format; env METRICS_PORT). Default: none, metrics are not served."
+    )
+    var metricsPort: Int?
+
+    @Option(help: "Address of the /metrics listener. Keep it private: loopback or an internal interface.")
+    var metricsHost: String = "127.0.0.1"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
 
@@ -95,6 +104,8 @@ struct Serve: AsyncParsableCommand {
         let port = self.port ?? ProcessInfo.processInfo.environment["PORT"].flatMap(Int.init) ?? 3000
         let jwtKey = try StartupChecks.environmentJWTKey(ProcessInfo.processInfo.environment["JWT_KEY"])
         try ListenProbe.check(host: self.host, port: port)
+        let metricsPort = self.metricsPort ?? ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap(Int.init)
+        if let metricsPort { try ListenProbe.check(host: self.metricsHost, port: metricsPort) }
         let schemaDirectory = try self.database.schemaDirectory()
         try StartupChecks.schemaFolder(schemaDirectory)
         let webDirectory = try StartupChecks.webFolder(explicit: self.webDir, found: ResourceLocator.find("web"), logger: logger)
@@ -137,6 +148,8 @@ struct Serve: AsyncParsableCommand {
         configuration.presenceHeartbeat = .seconds(max(1, self.presenceHeartbeatSeconds))
         configuration.loginAttemptsPerMinute = self.loginAttemptsPerMinute
         configuration.webDirectory = webDirectory
+        configuration.metricsPort = metricsPort
+        configuration.metricsHost = self.metricsHost
         if configuration.devLogin { logger.notice("dev login is ON: anyone can sign in with just a username") }
 
         let server: MessengerServer

@@ -48,6 +48,10 @@ public struct AppConfiguration: Sendable {
     /// Folder with the web app; nil serves no files.
     public var webDirectory: String?
     public var databasePoolSize = 16
+    /// Port of the separate `/metrics` listener; nil serves no metrics (they are still counted).
+    public var metricsPort: Int?
+    /// Address of the `/metrics` listener: loopback unless the operator says otherwise.
+    public var metricsHost = "127.0.0.1"
 
     public init() {}
 }

@@ -8,6 +8,7 @@ public struct AuthController: Sendable {
     let hasher: PasswordHasher
     let configuration: AppConfiguration
     let limiter: LoginLimiter
+    let metrics: AppMetrics
     /// Called on logout so the realtime layer closes the session's streams (here and on other instances).
     let onLogout: @Sendable (UUID) async -> Void
 
@@ -16,8 +17,10 @@ public struct AuthController: Sendable {
         authenticator: Authenticator,
         hasher: PasswordHasher,
         configuration: AppConfiguration,
+        metrics: AppMetrics,
         onLogout: @escaping @Sendable (UUID) async -> Void
     ) {
+        self.metrics = metrics
         self.users = users
         self.authenticator = authenticator
         self.hasher = hasher
@@ -68,9 +71,13 @@ public struct AuthController: Sendable {
         if !(8...72).contains(password.utf8.count) { errors["password"] = "password must be 8-72 bytes" }
         if !errors.isEmpty { throw AppError.validation(errors) }
         try self.checkRate(username: username, context: context)
-        if try await self.users.find(username: username) != nil { throw AppError.conflict("username taken") }
+        if try await self.users.find(username: username) != nil {
+            self.metrics.loginFailed(.usernameTaken)
+            throw AppError.conflict("username taken")
+        }
         let hash = try await self.hasher.hash(password)
         guard let user = try await self.users.create(username: username, passwordHash: hash) else {
+            self.metrics.loginFailed(.usernameTaken)
             throw AppError.conflict("username taken")
         }
         return try JSONResponse.make(try await self.issue(for: user), status: .created)
@@ -92,6 +99,7 @@ public struct AuthController: Sendable {
         if hash.isEmpty { hash = try await self.hasher.dummyHash() }
         let matches = try await self.hasher.verify(password, hash: hash)
         guard let user, user.passwordHash != nil, matches else {
+            self.metrics.loginFailed(.badCredentials)
             throw AppError.unauthorized("invalid username or password")
         }
         return try JSONResponse.make(try await self.issue(for: user))
@@ -102,12 +110,16 @@ public struct AuthController: Sendable {
         guard Username.isValid(username) else { throw AppError.validation(["username": "username " + Username.rule]) }
         let user = try await self.users.findOrCreate(username: username)
         // An account with a password is never entered without it.
-        guard user.passwordHash == nil else { throw AppError.unauthorized("invalid username or password") }
+        guard user.passwordHash == nil else {
+            self.metrics.loginFailed(.badCredentials)
+            throw AppError.unauthorized("invalid username or password")
+        }
         return try JSONResponse.make(try await self.issue(for: user))
     }
 
     private func checkRate(username: String, context: AppRequestContext) throws {
         if let wait = self.limiter.attempt(username: username, address: context.remoteAddress) {
+            self.metrics.loginRateLimited.increment()
             throw AppError(.tooManyRequests, "too many login attempts, try again later", headers: [.retryAfter: String(wait)])
         }
     }

@@ -50,17 +50,20 @@ public struct MessageController: Sendable {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
         let query = request.uri.queryParameters
+        // Every parameter is checked, also those of the direction not asked for: a bad parameter is never ignored.
+        let first = try QueryInt.parse(query["first"].map(String.init), name: "first", default: 25, range: 1...100)
+        let last = try QueryInt.parse(query["last"].map(String.init), name: "last", default: 25, range: 1...100)
+        var before: Int64?
+        if let text = query["before"].map(String.init), !text.isEmpty {
+            guard let id = ID.parse(text) else { throw AppError.badRequest("invalid 'before' id") }
+            before = id
+        }
         let page: MessagePage
         if let after = query["after"].map(String.init) {
             guard let afterID = ID.parse(after) ?? (after == "0" ? 0 : nil) else { throw AppError.badRequest("invalid 'after' id") }
-            page = .after(afterID, limit: try QueryInt.parse(query["first"].map(String.init), name: "first", default: 25, range: 1...100))
+            page = .after(afterID, limit: first)
         } else {
-            var before: Int64?
-            if let text = query["before"].map(String.init), !text.isEmpty {
-                guard let id = ID.parse(text) else { throw AppError.badRequest("invalid 'before' id") }
-                before = id
-            }
-            page = .before(before, limit: try QueryInt.parse(query["last"].map(String.init), name: "last", default: 25, range: 1...100))
+            page = .before(before, limit: last)
         }
         guard let messages = try await self.conversations.messages(userID: identity.userID, conversationID: conversationID, page: page) else {
             throw AppError.notFound("conversation not found")

@@ -28,6 +28,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     let sessions: SessionCache
     let configuration: AppConfiguration
     let logger: Logger
+    let metrics: AppMetrics
     let instanceID: String
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -53,7 +54,8 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         notifier: PostgresNotifier?,
         sessions: SessionCache,
         configuration: AppConfiguration,
-        logger: Logger
+        logger: Logger,
+        metrics: AppMetrics = AppMetrics()
     ) {
         self.stream = stream
         self.users = users
@@ -62,13 +64,15 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             start: start,
             maxPerUser: configuration.maxStreamsPerUser,
             bufferLimit: configuration.streamBufferSize,
-            codec: codec
+            codec: codec,
+            metrics: metrics
         )
         self.listener = listener
         self.notifier = notifier
         self.sessions = sessions
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.instanceID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         self.presence =
             configuration.presenceEnabled
@@ -174,6 +178,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                         // Whoever left still hears that they left (their other tabs update).
                         if event.kind == .left { recipients.append(event.actorID) }
                         self.registry.deliver(event, to: recipients)
+                        self.metrics.recordDeliveryLag(since: record.createdAt)
                     }
                     for skipped in batch.skipped {
                         self.logger.error("skipping a stream event that cannot be decoded", metadata: ["event": "\(skipped)"])
@@ -250,6 +255,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                 // Notifications sent while we were away are lost: the tables are the truth, so just look; and a
                 // logout announced meanwhile is found by re-checking the open streams' sessions now.
                 if isReconnect {
+                    self.metrics.listenerReconnects.increment()
                     self.wake.yield()
                     await self.recheckSessions()
                 }
@@ -395,7 +401,11 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             return nil
         }
         self.presence?.streamOpened(userID: identity.userID)
-        if case .resume(let position) = mode { return .resume(subscriber, from: position) }
+        if case .resume(let position) = mode {
+            self.metrics.resumeReplays.increment()
+            return .resume(subscriber, from: position)
+        }
+        if mode.isReset { self.metrics.resumeResets.increment() }
         return .live(subscriber)
     }
 
@@ -433,6 +443,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                 let event = StreamEvent(record, codec: self.codec)
                 try await write(event.actorID == subscriber.userID ? event.actorFrame : event.othersFrame)
             }
+            self.metrics.eventsReplayed.increment(by: batch.records.count)
             if let last = batch.last { cursor = last }
             subscriber.advance(to: cursor)
             replayed += batch.rowCount

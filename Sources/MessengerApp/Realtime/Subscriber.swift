@@ -15,6 +15,7 @@ public final class Subscriber: Sendable {
     private let channel: any Channel
     private let state: Mutex<State>
     private let bufferLimit: Int
+    private let metrics: AppMetrics
 
     struct State {
         /// Frames at or before this position were already sent (or predate the subscription).
@@ -28,12 +29,16 @@ public final class Subscriber: Sendable {
 
     /// - Parameter opening: the first frame (the position or a reset), queued before any event can be: the stream
     ///   never announces a position ahead of frames still waiting in its queue.
-    init(identity: Identity, channel: any Channel, cursor: StreamPosition, replaying: Bool, opening: ByteBuffer?, bufferLimit: Int) {
+    init(
+        identity: Identity, channel: any Channel, cursor: StreamPosition, replaying: Bool, opening: ByteBuffer?, bufferLimit: Int,
+        metrics: AppMetrics
+    ) {
         self.userID = identity.userID
         self.sessionID = identity.sessionID
         self.expiresAt = identity.expiresAt
         self.channel = channel
         self.bufferLimit = bufferLimit
+        self.metrics = metrics
         (self.frames, self.continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         self.state = Mutex(State(cursor: cursor, held: replaying ? [] : nil))
         if let opening { self.continuation.yield(opening) }
@@ -103,7 +108,7 @@ public final class Subscriber: Sendable {
         }
     }
 
-    enum CloseReason: String {
+    enum CloseReason: String, CaseIterable {
         /// Its queue overflowed: the client should reconnect and resume.
         case tooSlow = "too_slow"
         /// A newer stream of the same user took its place (per-user limit): the client must not reconnect, or its
@@ -125,6 +130,7 @@ public final class Subscriber: Sendable {
             return !state.closed
         }
         guard wasOpen else { return }
+        self.metrics.streamClosed(reason)
         if reason == .replaced { self.continuation.yield(SSEFrame.closed(reason: reason.rawValue)) }
         self.continuation.finish()
         if reason == .tooSlow || reason == .loggedOut || reason == .expired {

@@ -16,12 +16,14 @@ public final class SubscriberRegistry: Sendable {
     let maxPerUser: Int
     let bufferLimit: Int
     let codec: StreamPositionCodec
+    let metrics: AppMetrics
 
-    init(start: StreamPosition, maxPerUser: Int, bufferLimit: Int, codec: StreamPositionCodec) {
+    init(start: StreamPosition, maxPerUser: Int, bufferLimit: Int, codec: StreamPositionCodec, metrics: AppMetrics) {
         self.state = Mutex(State(position: start))
         self.maxPerUser = maxPerUser
         self.bufferLimit = bufferLimit
         self.codec = codec
+        self.metrics = metrics
     }
 
     /// How a new stream starts.
@@ -49,11 +51,13 @@ public final class SubscriberRegistry: Sendable {
                     cursor: state.position,
                     replaying: false,
                     opening: mode.isReset ? SSEFrame.reset(at: id) : SSEFrame.position(id),
-                    bufferLimit: self.bufferLimit
+                    bufferLimit: self.bufferLimit,
+                    metrics: self.metrics
                 )
             case .resume(let position):
                 subscriber = Subscriber(
-                    identity: identity, channel: channel, cursor: position, replaying: true, opening: nil, bufferLimit: self.bufferLimit)
+                    identity: identity, channel: channel, cursor: position, replaying: true, opening: nil, bufferLimit: self.bufferLimit,
+                    metrics: self.metrics)
             }
             var list = state.byUser[identity.userID] ?? []
             var evicted: Subscriber?
@@ -102,6 +106,7 @@ public final class SubscriberRegistry: Sendable {
             return targets
         }
         for subscriber in targets { subscriber.deliver(event) }
+        self.metrics.eventsDelivered.increment(by: targets.count)
     }
 
     var position: StreamPosition { self.state.withLock { $0.position } }

@@ -14,6 +14,8 @@ public struct ConversationCursor: Sendable, Equatable {
         guard parts.count == 2, let micros = Int64(parts[0]), let id = ID.parse(String(parts[1])) else { return nil }
         self.activityMicros = micros
         self.id = id
+        // Only the form the server writes (no sign, no leading zeros): one cursor, one spelling.
+        guard self.description == text else { return nil }
     }
 
     public var description: String { "\(self.activityMicros)_\(self.id)" }

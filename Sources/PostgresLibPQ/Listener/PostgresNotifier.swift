@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -12,10 +13,13 @@ public final class PostgresNotifier: Service, @unchecked Sendable {
     private let configuration: PostgresConfiguration
     private let thread: NIOThreadPool
     private let logger: Logger
+    private let metricsFactory: any MetricsFactory
 
-    public init(configuration: PostgresConfiguration, logger: Logger) {
+    /// - Parameter metricsFactory: where `messenger_notify_sent_total{channel}` (NOTIFYs sent) goes.
+    public init(configuration: PostgresConfiguration, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.configuration = configuration
         self.logger = logger
+        self.metricsFactory = metricsFactory
         self.thread = NIOThreadPool(numberOfThreads: 1)
         self.thread.start()
     }
@@ -33,6 +37,8 @@ public final class PostgresNotifier: Service, @unchecked Sendable {
                 do {
                     let connection = try self.liveConnection()
                     try connection.query("SELECT pg_notify(\(channel), \(payload))")
+                    CoreMetrics.Counter(label: "messenger_notify_sent_total", dimensions: [("channel", channel)], factory: self.metricsFactory)
+                        .increment()
                     return
                 } catch {
                     self.connection?.close()

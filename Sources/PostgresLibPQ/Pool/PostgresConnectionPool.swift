@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -20,6 +21,8 @@ public final class PostgresConnectionPool: Service, Sendable {
     public let acquireTimeout: Duration
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// How long callers waited for a connection (zero when one was idle).
+    let acquireTimer: CoreMetrics.Timer
     private let state: Mutex<State>
 
     private struct Waiter {
@@ -39,16 +42,19 @@ public final class PostgresConnectionPool: Service, Sendable {
     /// - Parameters:
     ///   - maximumConnections: the most connections open at once; also the number of threads.
     ///   - acquireTimeout: how long a caller waits for a free connection.
+    ///   - metricsFactory: where the acquire-time histogram (`messenger_db_pool_acquire_seconds`) goes.
     public init(
         configuration: PostgresConfiguration,
         maximumConnections: Int = 16,
         acquireTimeout: Duration = .seconds(10),
-        logger: Logger
+        logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.configuration = configuration
         self.maximumConnections = max(1, maximumConnections)
         self.acquireTimeout = acquireTimeout
         self.logger = logger
+        self.acquireTimer = CoreMetrics.Timer(label: "messenger_db_pool_acquire_seconds", factory: metricsFactory)
         precondition(PostgresConnection.isLibraryThreadSafe, "libpq must be built thread-safe (PQisthreadsafe() == 1)")
         self.threadPool = NIOThreadPool(numberOfThreads: self.maximumConnections)
         self.threadPool.start()
@@ -140,6 +146,14 @@ public final class PostgresConnectionPool: Service, Sendable {
     }
 
     func acquire() async throws -> PostgresConnection {
+        let start = ContinuousClock.now
+        let connection = try await self.acquireConnection()
+        let waited = ContinuousClock.now - start
+        self.acquireTimer.recordNanoseconds(waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000)
+        return connection
+    }
+
+    private func acquireConnection() async throws -> PostgresConnection {
         while true {
             let action = self.state.withLock { state -> AcquireAction in
                 if state.isShutdown { return .fail(Self.shutdownError) }
@@ -312,6 +326,9 @@ public final class PostgresConnectionPool: Service, Sendable {
 
     /// Callers waiting for a connection, for tests and metrics.
     public var waitingCount: Int { self.state.withLock { $0.waiters.count } }
+
+    /// Idle connections, for metrics (in use = open − idle).
+    public var idleConnections: Int { self.state.withLock { $0.idle.count } }
 
     /// Connections currently open (idle or lent out), for tests and metrics.
     public var openConnections: Int { self.state.withLock { $0.openCount } }

@@ -15,6 +15,10 @@ final class TestServer: Sendable {
     let logs: LogCapture
     let configuration: AppConfiguration
     let realtime: RealtimeService
+    /// The `/metrics` listener's port, when the configuration asked for one (`metricsPort = 0` picks a free one).
+    let metricsPort: Int?
+    /// Every route of the public router.
+    let routes: [(method: String, path: String)]
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -43,6 +47,7 @@ final class TestServer: Sendable {
         let logs = LogCapture()
         let logger = logs.logger()
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let (metricsPortStream, metricsPortContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = try await MessengerServer.build(
             configuration: configuration,
             database: database,
@@ -51,18 +56,29 @@ final class TestServer: Sendable {
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
+            },
+            onMetricsServerRunning: { channel in
+                metricsPortContinuation.yield(channel.localAddress?.port ?? 0)
+                metricsPortContinuation.finish()
             }
         )
         let group = ServiceGroup(configuration: .init(services: server.services, logger: logger))
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
+        var metricsPort: Int?
+        if configuration.metricsPort != nil {
+            var metricsIterator = metricsPortStream.makeAsyncIterator()
+            metricsPort = await metricsIterator.next()
+        }
         return TestServer(
             port: port,
             database: database,
             logs: logs,
             configuration: configuration,
             realtime: server.realtime,
+            metricsPort: metricsPort,
+            routes: server.routes,
             group: group,
             task: task
         )
@@ -70,9 +86,11 @@ final class TestServer: Sendable {
 
     private init(
         port: Int, database: PostgresConfiguration, logs: LogCapture, configuration: AppConfiguration, realtime: RealtimeService,
-        group: ServiceGroup, task: Task<Void, any Error>
+        metricsPort: Int?, routes: [(method: String, path: String)], group: ServiceGroup, task: Task<Void, any Error>
     ) {
         self.realtime = realtime
+        self.metricsPort = metricsPort
+        self.routes = routes
         self.port = port
         self.database = database
         self.logs = logs
