@@ -20,6 +20,6 @@ import Testing
         try git.run()
         git.waitUntilExit()
         let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(hash == head)
+        #expect(hash == head, "the binary was built from \(hash), HEAD is \(head): rebuild (swift build) after committing")
     }
 }
