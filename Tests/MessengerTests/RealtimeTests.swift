@@ -1,4 +1,5 @@
 import Foundation
+import MessengerApp
 import NIOCore
 import NIOPosix
 import PostgresLibPQ
@@ -338,7 +339,13 @@ struct RealtimeTests {
         // reconnect and look at the tables.
         let admin = PostgresConnectionPool(configuration: a.database, maximumConnections: 1, logger: TestCluster.logger)
         defer { Task { await admin.shutdown() } }
-        try await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()")
+        // Only this test's database: the test cluster is shared with tests running in parallel.
+        try await admin.query(
+            """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = \(RealtimeService.listenerApplicationName) AND datname = current_database()
+            """
+        )
         var ids: [String] = []
         for n in 0..<10 { ids.append(try await apiA.sendMessage(alice, conversation, "during \(n)")["id"] as! String) }
         try await onB.wait(timeout: .seconds(10)) { events in ids.allSatisfy { id in events.contains { $0.json["id"] as? String == id } } }

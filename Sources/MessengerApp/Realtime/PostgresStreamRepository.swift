@@ -90,7 +90,12 @@ public struct PostgresStreamRepository: StreamRepository {
     /// Whether another process listens for stream notifications (another server instance on this database).
     public func otherListeners(excluding pid: Int32) async throws -> Bool {
         let rows = try await self.pool.query(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = \(RealtimeService.listenerApplicationName) AND pid <> \(pid))"
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_stat_activity
+                WHERE application_name = \(RealtimeService.listenerApplicationName) AND pid <> \(pid) AND datname = current_database()
+            )
+            """
         )
         return try rows.first!.decode(Bool.self, at: 0)
     }
