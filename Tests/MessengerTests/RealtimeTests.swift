@@ -236,11 +236,21 @@ struct RealtimeTests {
         // And some that read the headers first.
         let streams = try await (0..<5).asyncMap { _ in try await SSEClient.connect(server.baseURL, token: alice.token) }
         for stream in streams { stream.close() }
-        try await Self.waitFor(timeout: .seconds(5)) { server.realtime.registry.count == 0 }
+        do {
+            try await Self.waitFor(timeout: .seconds(10)) { server.realtime.registry.count == 0 }
+        } catch {
+            Issue.record("still registered: \(server.realtime.registry.count)")
+            throw error
+        }
         // Still serving.
         let fresh = try await SSEClient.connect(server.baseURL, token: alice.token)
         defer { fresh.close() }
-        try await Self.waitFor { fresh.lastEventID != nil && server.realtime.registry.count == 1 }
+        do {
+            try await Self.waitFor { fresh.lastEventID != nil && server.realtime.registry.count == 1 }
+        } catch {
+            Issue.record("fresh stream id: \(fresh.lastEventID ?? "none"), registered: \(server.realtime.registry.count)")
+            throw error
+        }
     }
 
     @Test("a session ended behind the server's back (no logout call, no NOTIFY) closes its streams by the next heartbeat")

@@ -28,7 +28,19 @@ public struct StreamController: Sendable {
         let lastEventID = request.headers[Self.lastEventID] ?? request.uri.queryParameters["lastEventId"].map(String.init)
         let realtime = self.realtime
         guard realtime.isAccepting else { throw AppError(.serviceUnavailable, "shutting down") }
-        let channel = context.channel
+        // Registered before the response head goes out: a client that has the headers is subscribed, and sends it
+        // makes from then on reach it (its opening `id:` says exactly from where).
+        guard let start = try await realtime.subscribe(identity: identity, channel: context.channel, lastEventID: lastEventID) else {
+            throw AppError(.serviceUnavailable, "shutting down")
+        }
+        let subscriber: Subscriber
+        switch start {
+        case .live(let live): subscriber = live
+        case .resume(let resuming, _): subscriber = resuming
+        }
+        // Whatever happens to the response (it fails before its body starts, the body never runs), the subscriber
+        // goes when the connection does: it never stays registered without a socket.
+        context.channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
         let retry = self.configuration.retryMilliseconds
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -39,19 +51,9 @@ public struct StreamController: Sendable {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
-                // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
-                try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
-                // Registered only once the body runs: a response that fails before it starts leaves nothing behind.
-                guard let start = try await realtime.subscribe(identity: identity, channel: channel, lastEventID: lastEventID) else {
-                    try await writer.finish(nil)
-                    return
-                }
-                let subscriber: Subscriber
-                switch start {
-                case .live(let live): subscriber = live
-                case .resume(let resuming, _): subscriber = resuming
-                }
                 do {
+                    // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
+                    try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
                     // Contacts' presence first, so a client never has to ask.
                     if let snapshot = await realtime.presenceSnapshot(for: identity.userID) { try await writer.write(snapshot) }
                     if case .resume(_, let position) = start {

@@ -42,6 +42,9 @@ public final class Subscriber: Sendable {
         (self.frames, self.continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         self.state = Mutex(State(cursor: cursor, held: replaying ? [] : nil))
         if let opening { self.continuation.yield(opening) }
+        // However the connection ends (the client left, a write failed, the server closed it), the stream ends
+        // with it: the subscriber never outlives its socket, whatever state its response writer is in.
+        channel.closeFuture.whenComplete { [weak self] _ in self?.close(reason: .disconnected) }
     }
 
     /// Stops counting this stream for presence; true the first time only (a stream can end by several paths).

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -28,6 +29,7 @@ final class LogCapture: Sendable {
         func log(event: LogEvent) {
             let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
             self.capture.append("\(event.level) \(event.message) \(merged)")
+            if event.level >= .warning { FileHandle.standardError.write(Data("SERVERLOG \(event.level) \(event.message) \(merged)\n".utf8)) }
         }
     }
 }

@@ -123,7 +123,8 @@ final class SSEClient: Sendable {
             if predicate(events) { return events }
             try await Task.sleep(for: .milliseconds(5))
         }
-        throw TestFailure("timed out waiting for SSE events; have \(self.events.count)")
+        let seen = self.all.map { $0.event ?? ($0.comment.map { ":" + $0 } ?? ($0.data == nil ? "id" : "message")) }
+        throw TestFailure("timed out waiting for SSE events; have \(self.events.count): \(seen)")
     }
 
     /// The time the message with `id` arrived, waiting for it up to `timeout`.
