@@ -160,8 +160,6 @@ public final class PresenceTracker: Sendable {
         }
     }
 
-    func announce(_ userID: Int64) async { await self.announce([userID]) }
-
     /// A `NOTIFY` (payload: user ids) said presence may have changed; the worker reads and delivers it.
     func received(_ payload: String) {
         self.noteChanged(payload.split(separator: ",").compactMap { Int64($0) })
