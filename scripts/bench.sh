@@ -7,7 +7,7 @@
 #   scripts/bench.sh all --quick          # every scenario, small sizes (under a minute)
 #   scripts/bench.sh delivery --rate 500  # one scenario; any messenger-bench arguments pass through
 #
-# Environment: BENCH_PORT (default 39xxx, random), BENCH_NO_BUILD=1 (reuse .build/release),
+# Environment: BENCH_PORT (default: a free port), BENCH_NO_BUILD=1 (reuse .build/release),
 #              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs),
 #              BENCH_SERVER_BIN / BENCH_TOOL_BIN (use these executables; no build),
 #              BENCH_SERVER_ARGS (extra `messenger serve` arguments, e.g. "--pool-size 32"),
@@ -18,7 +18,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 CONFIG=${BENCH_CONFIG:-release}
-PORT=${BENCH_PORT:-$((39000 + RANDOM % 900))}
+# A port the kernel says is free now: a random one in the ephemeral range can be the local end of some outgoing
+# connection, and the server then (rightly) refuses to start with "address in use".
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=${BENCH_PORT:-$(free_port)}
 
 if [[ $# -eq 0 ]]; then set -- all; fi
 
@@ -104,7 +107,7 @@ echo "bench.sh: server pid $SERVER_PID, database $DB_URL (postmaster pid ${DB_PI
 
 EXTRA_TOOL_ARGS=()
 if [[ -n "${BENCH_SECOND_INSTANCE:-}" ]]; then
-    PORT2=$((PORT + 1))
+    PORT2=$(free_port)
     # Same database and the same token key (the first server generated it in $DATA).
     # shellcheck disable=SC2086
     "$SERVER_BIN" serve --host 127.0.0.1 --port "$PORT2" --database-url "$DB_URL" --data-dir "$DATA" --dev-login \
