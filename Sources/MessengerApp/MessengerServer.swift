@@ -120,6 +120,7 @@ public struct MessengerServer {
         auth.protectedRoutes(on: guarded)
         ConversationController(conversations: conversations, users: users, events: realtime, configuration: configuration).routes(on: guarded)
         MessageController(conversations: conversations, events: realtime, configuration: configuration).routes(on: guarded)
+        MessageEditController(messages: conversations, events: realtime, configuration: configuration).routes(on: guarded)
         MembershipHistoryController(history: conversations).routes(on: guarded)
         StreamController(realtime: realtime, configuration: configuration).routes(on: guarded)
         TypingController(presence: presenceRepository, realtime: realtime, configuration: configuration).routes(on: guarded)

@@ -48,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest group, in members.")
     var maxGroupSize: Int = 1000
 
+    @Option(help: "Hours after sending during which the author may edit a message.")
+    var editWindowHours: Double = 48
+
     @Option(help: "Seconds between SSE heartbeat comments.")
     var heartbeatSeconds: Int = 15
 
@@ -139,6 +142,7 @@ struct Serve: AsyncParsableCommand {
         configuration.bcryptCost = self.bcryptCost
         configuration.maxMessageLength = self.maxMessageLength
         configuration.maxGroupSize = self.maxGroupSize
+        configuration.editWindow = .milliseconds(Int64(max(0, self.editWindowHours) * 3_600_000))
         configuration.heartbeatInterval = .seconds(self.heartbeatSeconds)
         configuration.maxStreamsPerUser = self.maxStreamsPerUser
         configuration.resumeWindow = .seconds(self.resumeWindowHours * 3600)

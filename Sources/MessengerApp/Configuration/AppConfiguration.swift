@@ -13,6 +13,8 @@ public struct AppConfiguration: Sendable {
     public var maxBodySize = 64 * 1024
     public var maxMessageLength = 480
     public var maxGroupSize = 1000
+    /// How long after sending the author may edit a message (deleting has no limit).
+    public var editWindow: Duration = .seconds(48 * 3600)
     /// bcrypt cost factor (2^cost rounds).
     public var bcryptCost = 12
     /// Login attempts allowed per username and per client address each minute.

@@ -15,6 +15,8 @@ extension Message {
         var text = "{\"id\":\"\(self.id)\",\"content\":\(JSONText.quote(self.content)),\"conversationId\":\"\(self.conversationId)\""
         text += ",\"createdAt\":\"\(self.createdAt)\",\"mine\":\(self.mine),\"user\":\(self.user.jsonText)"
         if let clientId { text += ",\"clientId\":" + JSONText.quote(clientId) }
+        if let editedAt { text += ",\"editedAt\":\"\(editedAt)\"" }
+        if self.deleted == true { text += ",\"deleted\":true" }
         return text + "}"
     }
 

@@ -33,7 +33,7 @@ public struct PostgresStreamRepository: StreamRepository {
         var batch = StreamBatch()
         StreamEventRow.append(rows.dropLast(), to: &batch)
         if let trailer = rows.last {
-            let (horizon, pending) = try trailer.decode((String, Bool).self, from: 11)
+            let (horizon, pending) = try trailer.decode((String, Bool).self, from: StreamEventRow.trailerIndex)
             batch.horizon = UInt64(horizon) ?? 0
             batch.pending = pending
         }

@@ -102,6 +102,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     public func messageCreated(id: Int64, conversationID: Int64) { self.committed() }
     public func messagesRead(conversationID: Int64, userID: Int64) { self.committed() }
     public func membershipChanged(conversationID: Int64) { self.committed() }
+    public func messageChanged(conversationID: Int64) { self.committed() }
 
     private func committed() {
         self.wake.yield()

@@ -16,11 +16,30 @@ extension StreamEvent {
                 createdAt: Timestamp.format(record.createdAt),
                 mine: true,
                 user: user,
-                clientID: record.clientID
+                clientID: record.clientID,
+                editedAt: record.editedAt.map(Timestamp.format),
+                deleted: record.deleted
             )
             actorFrame = SSEFrame.event(id: id, name: nil, data: message.jsonText)
             message.mine = false
             othersFrame = SSEFrame.event(id: id, name: nil, data: message.jsonText)
+        case .updated, .deleted:
+            // The message's current state (a later deletion wins over an edit replayed after it).
+            let name = record.kind == .updated ? "message_updated" : "message_deleted"
+            var message = Message(
+                id: record.messageID ?? 0,
+                content: record.content ?? "",
+                conversationID: record.conversationID,
+                createdAt: Timestamp.format(record.messageCreatedAt ?? record.createdAt),
+                mine: true,
+                user: user,
+                clientID: record.clientID,
+                editedAt: record.editedAt.map(Timestamp.format),
+                deleted: record.deleted
+            )
+            actorFrame = SSEFrame.event(id: id, name: name, data: message.jsonText)
+            message.mine = false
+            othersFrame = SSEFrame.event(id: id, name: name, data: message.jsonText)
         case .read:
             let lastRead = record.messageID.map { "\"\($0)\"" } ?? "null"
             let data = "{\"conversationId\":\"\(record.conversationID)\",\"userId\":\"\(record.actorID)\",\"lastReadMessageId\":\(lastRead)}"

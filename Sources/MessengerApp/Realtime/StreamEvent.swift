@@ -8,6 +8,10 @@ public struct StreamEvent: Sendable {
         case created
         case joined
         case left
+        /// A message was edited (SSE `message_updated`; the row's kind is `updated`).
+        case updated
+        /// A message was deleted (SSE `message_deleted`; the row's kind is `deleted`).
+        case deleted
     }
 
     public var position: StreamPosition

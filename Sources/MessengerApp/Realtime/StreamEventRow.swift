@@ -5,7 +5,10 @@ import PostgresLibPQ
 enum StreamEventRow {
     /// The columns every stream query selects, in this order.
     static let columns =
-        "x.tx::text, x.id, x.conversation_id, x.kind, x.user_id, x.message_id, x.content, x.created_at, x.client_id, x.username, x.avatar_url"
+        "x.tx::text, x.id, x.conversation_id, x.kind, x.user_id, x.message_id, x.content, x.created_at, x.client_id, x.username, x.avatar_url, x.edited_at, x.deleted, x.message_created_at"
+
+    /// Where `stream_after`'s trailer columns (horizon, pending) start when selected after ``columns``.
+    static let trailerIndex = 14
 
     /// The row's position alone; nil on the trailer row of `stream_after`.
     static func position(_ row: PostgresRow) throws -> StreamPosition? {
@@ -22,6 +25,7 @@ enum StreamEventRow {
             from: 3
         )
         let conversationID = try row.decode(Int64.self, at: 2)
+        let (editedAt, deleted, messageCreatedAt) = try row.decode((Date?, Bool?, Date?).self, from: 11)
         guard let kind = StreamEvent.Kind(rawValue: kindText) else {
             throw PostgresError(kind: .decoding, serverMessage: "unknown stream event kind \(kindText)")
         }
@@ -37,7 +41,10 @@ enum StreamEventRow {
             createdAt: createdAt,
             clientID: clientID,
             username: username,
-            avatarURL: avatar
+            avatarURL: avatar,
+            editedAt: editedAt,
+            deleted: deleted ?? false,
+            messageCreatedAt: messageCreatedAt
         )
     }
 

@@ -14,4 +14,9 @@ public struct StreamRecord: Sendable {
     public var clientID: String?
     public var username: String
     public var avatarURL: String?
+    /// The message's state (for a message, an edit or a deletion): when it was last edited, whether it is deleted,
+    /// and when it was sent (an edit's own `createdAt` is the time of the edit).
+    public var editedAt: Date?
+    public var deleted = false
+    public var messageCreatedAt: Date?
 }

@@ -5,6 +5,8 @@ public protocol ConversationEvents: Sendable {
     func messageCreated(id: Int64, conversationID: Int64)
     /// A participant's read position moved.
     func messagesRead(conversationID: Int64, userID: Int64)
+    /// A message was edited or deleted.
+    func messageChanged(conversationID: Int64)
     /// A conversation was created or its membership changed.
     func membershipChanged(conversationID: Int64)
 }

@@ -11,7 +11,7 @@ extension PostgresConversationRepository: MembershipHistoryRepository {
             FROM participants p
             JOIN LATERAL (
                 SELECT * FROM stream_events s
-                WHERE s.conversation_id = p.conversation_id AND s.kind <> 'read'
+                WHERE s.conversation_id = p.conversation_id AND s.kind IN ('created', 'joined', 'left')
                 ORDER BY s.id DESC LIMIT \(limit)
             ) e ON true
             JOIN users u ON u.id = e.user_id

@@ -127,7 +127,7 @@ public struct PostgresConversationRepository: ConversationRepository {
     static let conversationColumns = """
         c.id, c.title, c.is_group, c.participant_count, c.created_at, (extract(epoch FROM page.act) * 1000000)::bigint,
         m.id, m.content, m.created_at, m.client_id, mu.id, mu.username, mu.avatar_url,
-        ou.id, ou.username, ou.avatar_url, un.unread, page.me, ou.online, ou.last_seen_at
+        ou.id, ou.username, ou.avatar_url, un.unread, page.me, ou.online, ou.last_seen_at, m.edited_at, m.deleted_at IS NOT NULL
         """
 
     static let conversationJoins = """
@@ -171,6 +171,7 @@ public struct PostgresConversationRepository: ConversationRepository {
             (Int64?, String?, String?, Int64, Int64, Bool?, Date?).self,
             from: 13
         )
+        let (editedAt, deleted) = try row.decode((Date?, Bool?).self, from: 20)
         var lastMessage: Message?
         if let messageID, let content, let messageCreatedAt, let senderID, let senderName {
             lastMessage = Message(
@@ -180,7 +181,9 @@ public struct PostgresConversationRepository: ConversationRepository {
                 createdAt: Timestamp.format(messageCreatedAt),
                 mine: senderID == me,
                 user: User(id: senderID, username: senderName, avatarURL: senderAvatar),
-                clientID: clientID
+                clientID: clientID,
+                editedAt: editedAt.map(Timestamp.format),
+                deleted: deleted ?? false
             )
         }
         let other = otherID.flatMap { otherID in otherName.map { User(id: otherID, username: $0, avatarURL: otherAvatar) } }
@@ -385,12 +388,14 @@ public struct PostgresConversationRepository: ConversationRepository {
         return .done(moved: moved > 0)
     }
 
-    static let messageColumns = "m.id, m.content, m.conversation_id, m.created_at, m.client_id, u.id, u.username, u.avatar_url"
+    static let messageColumns =
+        "m.id, m.content, m.conversation_id, m.created_at, m.client_id, u.id, u.username, u.avatar_url, m.edited_at, m.deleted_at IS NOT NULL"
 
     static func message(_ row: PostgresRow, me: Int64) throws -> Message {
         let (id, content, conversationID, createdAt, clientID, senderID, senderName, senderAvatar) = try row.decode(
             (Int64, String, Int64, Date, String?, Int64, String, String?).self
         )
+        let (editedAt, deleted) = try row.decode((Date?, Bool).self, from: 8)
         return Message(
             id: id,
             content: content,
@@ -398,7 +403,9 @@ public struct PostgresConversationRepository: ConversationRepository {
             createdAt: Timestamp.format(createdAt),
             mine: senderID == me,
             user: User(id: senderID, username: senderName, avatarURL: senderAvatar),
-            clientID: clientID
+            clientID: clientID,
+            editedAt: editedAt.map(Timestamp.format),
+            deleted: deleted
         )
     }
 }
