@@ -66,8 +66,10 @@ CREATE TABLE push_outbox (
     message_id bigint NOT NULL,
     sender_id bigint NOT NULL,
     message_count integer NOT NULL DEFAULT 1,
-    -- 'pending' until delivered ('delivered'), given up ('dead') or made pointless ('dropped': read or online).
-    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead', 'dropped')),
+    -- 'pending' (waiting for its time), 'sending' (claimed by a worker until next_attempt_at: its lease; a crashed
+    -- worker's rows are taken again after it), then 'delivered', 'dead' (given up), or 'dropped' (the recipient read
+    -- the conversation or came online first, or a newer push for the same conversation took over its count).
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'delivered', 'dead', 'dropped')),
     created_at timestamptz NOT NULL DEFAULT now(),
     -- The worker takes a pending row once this has passed: the end of the coalescing window, then each retry.
     next_attempt_at timestamptz NOT NULL,
@@ -81,7 +83,9 @@ CREATE TABLE push_outbox (
 -- At most one pending push per recipient and conversation: the coalescing point.
 CREATE UNIQUE INDEX push_outbox_pending ON push_outbox (recipient_id, conversation_id) WHERE state = 'pending';
 -- The worker's scan.
-CREATE INDEX push_outbox_due ON push_outbox (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX push_outbox_due ON push_outbox (next_attempt_at) WHERE state IN ('pending', 'sending');
+-- Clean-up of finished rows.
+CREATE INDEX push_outbox_finished ON push_outbox (finished_at) WHERE finished_at IS NOT NULL;
 
 -- Group history reads membership rows only; edits and deletions are not history lines.
 DROP INDEX stream_events_membership;

@@ -65,7 +65,8 @@ public struct MessengerServer {
         let conversations = PostgresConversationRepository(
             pool: pool,
             maxGroupSize: configuration.maxGroupSize,
-            presenceDeadAfter: configuration.presenceEnabled ? configuration.presenceHeartbeat * 4 : nil
+            presenceDeadAfter: configuration.presenceEnabled ? configuration.presenceHeartbeat * 4 : nil,
+            pushCoalesceWindow: configuration.pushWebhookURL == nil ? nil : configuration.pushCoalesceWindow
         )
         let streamRepository = PostgresStreamRepository(pool: pool)
         let presenceRepository = PostgresPresenceRepository(pool: pool)
@@ -151,6 +152,10 @@ public struct MessengerServer {
                     logger: logger
                 )
             )
+        }
+        if configuration.pushWebhookURL != nil {
+            let outbox = PostgresPushOutboxRepository(pool: pool, presenceDeadAfter: configuration.presenceHeartbeat * 4)
+            services.append(PushWorker(outbox: outbox, configuration: configuration, logger: logger))
         }
         services.append(realtime)
         return MessengerServer(

@@ -69,6 +69,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between presence heartbeats; an instance silent for four is taken for dead and its users go offline.")
     var presenceHeartbeatSeconds: Int = 5
 
+    @Option(help: "Push notifications for offline recipients: the webhook URL the signed JSON is POSTed to (off by default).")
+    var pushWebhook: String?
+
+    @Option(help: "Key of the webhook's HMAC-SHA256 signature, at least 16 bytes (env MESSENGER_PUSH_SECRET).")
+    var pushSecret: String?
+
+    @Option(help: "Seconds during which messages to one offline recipient in one conversation become one push.")
+    var pushCoalesceSeconds: Double = 3
+
+    @Option(help: "Hours a failing push is retried before it is marked dead.")
+    var pushRetryHours: Double = 24
+
+    @Option(help: "Seconds before the first retry of a failed push; each next one doubles (with jitter), up to an hour.")
+    var pushBackoffSeconds: Double = 1
+
     @Option(help: "PostgreSQL connections in the pool.")
     var poolSize: Int = 16
 
@@ -109,6 +124,7 @@ struct Serve: AsyncParsableCommand {
         try ListenProbe.check(host: self.host, port: port)
         let metricsPort = self.metricsPort ?? ProcessInfo.processInfo.environment["METRICS_PORT"].flatMap(Int.init)
         if let metricsPort { try ListenProbe.check(host: self.metricsHost, port: metricsPort) }
+        try self.checkPush()
         let schemaDirectory = try self.database.schemaDirectory()
         try StartupChecks.schemaFolder(schemaDirectory)
         let webDirectory = try StartupChecks.webFolder(explicit: self.webDir, found: ResourceLocator.find("web"), logger: logger)
@@ -152,6 +168,13 @@ struct Serve: AsyncParsableCommand {
         configuration.presenceHeartbeat = .seconds(max(1, self.presenceHeartbeatSeconds))
         configuration.loginAttemptsPerMinute = self.loginAttemptsPerMinute
         configuration.webDirectory = webDirectory
+        if let pushWebhook = self.pushWebhook {
+            configuration.pushWebhookURL = pushWebhook
+            configuration.pushSecret = Array((self.pushSecret ?? ProcessInfo.processInfo.environment["MESSENGER_PUSH_SECRET"] ?? "").utf8)
+            configuration.pushCoalesceWindow = .milliseconds(Int64(max(0, self.pushCoalesceSeconds) * 1000))
+            configuration.pushRetryFor = .milliseconds(Int64(max(0, self.pushRetryHours) * 3_600_000))
+            configuration.pushBackoffBase = .milliseconds(Int64(max(0.01, self.pushBackoffSeconds) * 1000))
+        }
         configuration.metricsPort = metricsPort
         configuration.metricsHost = self.metricsHost
         if configuration.devLogin { logger.notice("dev login is ON: anyone can sign in with just a username") }
@@ -186,6 +209,24 @@ struct Serve: AsyncParsableCommand {
         } catch let error as IOError {
             // The HTTP server's bind failed after the probe passed (another program was quicker).
             throw ListenProbe.failure(host: self.host, port: port, errno: error.errnoCode) ?? error
+        }
+    }
+
+    /// The webhook needs an http(s) URL, a secret to sign with, and presence (who is offline).
+    private func checkPush() throws {
+        guard let pushWebhook = self.pushWebhook else { return }
+        guard let url = URL(string: pushWebhook), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+            throw StartupFailure(
+                "--push-webhook \(pushWebhook) is not an http(s) URL: pass the receiver's address, e.g. https://push.example.com/hook")
+        }
+        let secret = self.pushSecret ?? ProcessInfo.processInfo.environment["MESSENGER_PUSH_SECRET"] ?? ""
+        guard secret.utf8.count >= 16 else {
+            throw StartupFailure(
+                "--push-webhook needs a signing secret of at least 16 bytes: pass --push-secret or set MESSENGER_PUSH_SECRET (e.g. ``openssl rand -hex 32``)"
+            )
+        }
+        guard self.presence == .on else {
+            throw StartupFailure("--push-webhook needs presence to know who is offline: remove --presence off")
         }
     }
 }

@@ -47,6 +47,21 @@ public struct AppConfiguration: Sendable {
     public var typingTimeout: Duration = .seconds(6)
     /// Typing refreshes accepted per user and conversation: one per this interval; extra calls are dropped.
     public var typingRefresh: Duration = .seconds(2)
+    /// Push notifications for offline recipients: the receiver's URL; nil records and sends none.
+    public var pushWebhookURL: String?
+    /// HMAC-SHA256 key for the `Messenger-Signature` header.
+    public var pushSecret: [UInt8] = []
+    /// Messages to one offline recipient in one conversation within this window become one push.
+    public var pushCoalesceWindow: Duration = .seconds(3)
+    /// How long a push is retried (timeouts, 5xx, 429, connection errors) before it is marked dead.
+    public var pushRetryFor: Duration = .seconds(24 * 3600)
+    /// The first retry's delay; each next one doubles (with jitter), up to ``pushMaxBackoff``.
+    public var pushBackoffBase: Duration = .seconds(1)
+    public var pushMaxBackoff: Duration = .seconds(3600)
+    /// One delivery attempt's timeout; a claimed push is taken again by any worker this long (plus a margin) later.
+    public var pushTimeout: Duration = .seconds(10)
+    /// Longest sleep of an idle push worker between looks at the outbox.
+    public var pushPollInterval: Duration = .seconds(1)
     /// Folder with the web app; nil serves no files.
     public var webDirectory: String?
     public var databasePoolSize = 16

@@ -7,11 +7,15 @@ public struct PostgresConversationRepository: ConversationRepository {
     let maxGroupSize: Int
     /// Presence: an instance silent this long counts as dead; nil when presence is off.
     let presenceDeadAfter: Duration?
+    /// Push notifications on: a send records a push for each offline recipient (folded into a pending one within
+    /// this window). nil: sending does nothing more.
+    let pushCoalesceWindow: Duration?
 
-    public init(pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil) {
+    public init(pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil, pushCoalesceWindow: Duration? = nil) {
         self.pool = pool
         self.maxGroupSize = maxGroupSize
         self.presenceDeadAfter = presenceDeadAfter
+        self.pushCoalesceWindow = pushCoalesceWindow
     }
 
     /// Seconds after which an instance's presence rows no longer count (a huge number when presence is off: the
@@ -290,25 +294,32 @@ public struct PostgresConversationRepository: ConversationRepository {
     )? {
         // One statement, so one round trip and one implicit transaction: the insert, the conversation's last message
         // and the sender's read position commit together. Both updates only move forward.
-        let rows = try await self.pool.query(
-            """
-            WITH ins AS (
-                INSERT INTO messages (content, user_id, conversation_id, client_id)
-                SELECT \(content), \(userID), \(conversationID), \(clientID)
-                WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
-                ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-                RETURNING id, created_at
-            ), conv AS (
-                UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
-                FROM ins WHERE c.id = \(conversationID) AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
-            ), reader AS (
-                UPDATE participants p SET last_read_message_id = ins.id, messages_read_at = ins.created_at
-                FROM ins WHERE p.user_id = \(userID) AND p.conversation_id = \(conversationID)
-                  AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+        let rows: PostgresRows
+        if let window = self.pushCoalesceWindow {
+            rows = try await self.pool.query(
+                self.sendWithPush(userID: userID, conversationID: conversationID, content: content, clientID: clientID, window: window)
             )
-            SELECT ins.id, ins.created_at, u.username, u.avatar_url FROM ins, users u WHERE u.id = \(userID)
-            """
-        )
+        } else {
+            rows = try await self.pool.query(
+                """
+                WITH ins AS (
+                    INSERT INTO messages (content, user_id, conversation_id, client_id)
+                    SELECT \(content), \(userID), \(conversationID), \(clientID)
+                    WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
+                    ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+                    RETURNING id, created_at
+                ), conv AS (
+                    UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
+                    FROM ins WHERE c.id = \(conversationID) AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
+                ), reader AS (
+                    UPDATE participants p SET last_read_message_id = ins.id, messages_read_at = ins.created_at
+                    FROM ins WHERE p.user_id = \(userID) AND p.conversation_id = \(conversationID)
+                      AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+                )
+                SELECT ins.id, ins.created_at, u.username, u.avatar_url FROM ins, users u WHERE u.id = \(userID)
+                """
+            )
+        }
         if let row = rows.first {
             let (id, createdAt, username, avatar) = try row.decode((Int64, Date, String, String?).self)
             let message = Message(
