@@ -13,6 +13,7 @@
 import { token, api, ApiError, getAuth } from './api.js';
 import * as store from './store.js';
 import * as presence from './presence.js';
+import { receiveChange } from './message-actions.js';
 
 let es = null;
 let lastEventId = null;
@@ -55,6 +56,7 @@ function apply(kind, data) {
   else if (kind === 'presence_snapshot') presence.receiveSnapshot(v);
   else if (kind === 'typing') presence.receiveTyping(v);
   else if (kind === 'conversation') store.receiveConversationEvent(v);
+  else if (kind === 'message_updated' || kind === 'message_deleted') receiveChange(v);
 }
 
 /** Leader: apply here and pass on to the other tabs with the event's id (their resume point). */
@@ -176,6 +178,9 @@ function connect(resume) {
   source.addEventListener('read', (ev) => { if (es === source) deliver('read', ev); });
   source.addEventListener('conversation', (ev) => { if (es === source) deliver('conversation', ev); });
   source.addEventListener('reset', (ev) => { if (es === source) deliver('reset', ev); });
+  for (const kind of ['message_updated', 'message_deleted']) {
+    source.addEventListener(kind, (ev) => { if (es === source) deliver(kind, ev); });
+  }
   // Presence and typing carry no id: passing them on does not move anybody's resume point.
   for (const kind of ['presence', 'presence_snapshot', 'typing']) {
     source.addEventListener(kind, (ev) => { if (es === source) deliver(kind, ev); });

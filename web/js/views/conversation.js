@@ -1,10 +1,11 @@
 // The open conversation: header, message list (with history paging) and composer.
-import { h, icon, avatar, linkify, cmpId } from '../dom.js';
+import { h, icon, avatar, cmpId } from '../dom.js';
 import { clockTime, fullTime, dayKey, dayLabel, parseTime, relativeTime } from '../time.js';
 import * as store from '../store.js';
 import * as presence from '../presence.js';
 import { describeError } from '../api.js';
 import { conversationTitle, conversationAvatar, otherOnline } from './list.js';
+import { messageBody, messageActions, signature } from '../message-actions.js';
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
 
@@ -215,13 +216,13 @@ export function createConversationView(id, { onBack, onMembers }) {
     const key = pending ? `c:${pending.clientId}` : `m:${m.id}`;
     const showSender = isGroup && !mine && first;
     const showAvatar = isGroup && !mine;
-    const sig = JSON.stringify([m.id, m.content, mine, first, last, showSender, pending && pending.status, pending && pending.error && pending.error.message, m.user && m.user.username]);
+    const sig = JSON.stringify([m.id, m.content, mine, first, last, showSender, pending && pending.status, pending && pending.error && pending.error.message, m.user && m.user.username, ...signature(m)]);
     return {
       key, sig,
       build: () => {
         const time = h('time', { class: 'msg-time', dateTime: m.createdAt, title: fullTime(m.createdAt), text: clockTime(m.createdAt) });
         const bubble = h('div', { class: 'bubble' },
-          h('span', { class: 'msg-content', testid: 'message-content' }, linkify(m.content)),
+          messageBody(m),
           time);
         const li = h('li', {
           class: `msg ${mine ? 'mine' : 'theirs'}${first ? ' first' : ''}${last ? ' last' : ''}${pending ? ` pending ${pending.status}` : ''}${showAvatar ? ' with-avatar' : ''}`,
@@ -233,6 +234,8 @@ export function createConversationView(id, { onBack, onMembers }) {
         if (showAvatar) rowEl.append(last ? avatar({ name: (m.user && m.user.username) || '?', url: m.user && m.user.avatarURL, size: 28 }) : h('span', { class: 'avatar-spacer' }));
         rowEl.append(bubble);
         li.append(rowEl);
+        const actions = messageActions(id, m, { mine, pending });
+        if (actions) li.append(actions);
         if (pending && pending.status === 'sending') {
           li.append(h('span', { class: 'msg-meta', testid: 'message-sending', text: 'Sending…' }));
         } else if (pending && pending.status === 'failed') {

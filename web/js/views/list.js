@@ -1,4 +1,5 @@
 // Sidebar: current user, actions, connection status and the conversation list.
+import { DELETED_TEXT } from '../message-actions.js';
 import { h, icon, avatar } from '../dom.js';
 import { relativeTime, fullTime } from '../time.js';
 import * as store from '../store.js';
@@ -40,7 +41,7 @@ function preview(c) {
   let prefix = '';
   if (mine) prefix = 'You: ';
   else if (c.isGroup && m.user) prefix = `${m.user.username}: `;
-  return { text: prefix + m.content, empty: false };
+  return { text: prefix + (m.deleted ? DELETED_TEXT : m.content), empty: false };
 }
 
 export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNotifications, notifyBar }) {
