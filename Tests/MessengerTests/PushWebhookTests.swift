@@ -291,4 +291,21 @@ struct PushWebhookTests {
         // Coalescing window 0, but both messages may still fold into one pending row per member: count them all.
         #expect(rows.reduce(0) { $0 + $1.messageCount } == 60 + 60)
     }
+
+    @Test("--push-webhook without a secret, with a URL that is not http(s), or with presence off: a one-line start-up failure")
+    func startupChecks() async throws {
+        let hook = "http://127.0.0.1:9/hook"
+        try await StartupFailureTests.expectFailure(
+            ["--port", "0", "--push-webhook", hook, "--push-secret", "short"],
+            saying: ["signing secret of at least 16 bytes", "--push-secret"]
+        )
+        try await StartupFailureTests.expectFailure(
+            ["--port", "0", "--push-webhook", "ftp://example.com/hook", "--push-secret", Self.secret],
+            saying: ["is not an http(s) URL"]
+        )
+        try await StartupFailureTests.expectFailure(
+            ["--port", "0", "--push-webhook", hook, "--push-secret", Self.secret, "--presence", "off"],
+            saying: ["needs presence", "--presence off"]
+        )
+    }
 }
