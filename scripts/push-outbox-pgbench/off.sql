@@ -1,0 +1,17 @@
+\set cid :client_id + 1
+\set uid 2 * :client_id + 1
+WITH ins AS (
+    INSERT INTO messages (content, user_id, conversation_id, client_id)
+    SELECT 'hello there', :uid, :cid, NULL
+    WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = :uid AND conversation_id = :cid)
+    ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+    RETURNING id, created_at
+), conv AS (
+    UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
+    FROM ins WHERE c.id = :cid AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
+), reader AS (
+    UPDATE participants p SET last_read_message_id = ins.id, messages_read_at = ins.created_at
+    FROM ins WHERE p.user_id = :uid AND p.conversation_id = :cid
+      AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+)
+SELECT ins.id, ins.created_at, u.username, u.avatar_url FROM ins, users u WHERE u.id = :uid;
