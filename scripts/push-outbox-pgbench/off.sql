@@ -1,3 +1,4 @@
+-- The send statement without the push step (what messenger runs without --push-webhook). Client n sends in conversation n+1.
 \set cid :client_id + 1
 \set uid 2 * :client_id + 1
 WITH ins AS (

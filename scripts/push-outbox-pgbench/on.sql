@@ -1,3 +1,4 @@
+-- The send statement with the push step (--push-webhook): the recipient is offline, so each message writes or updates its pending push_outbox row.
 \set cid :client_id + 1
 \set uid 2 * :client_id + 1
 WITH ins AS (

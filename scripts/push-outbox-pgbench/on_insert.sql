@@ -1,3 +1,4 @@
+-- As on.sql, but every message writes a new row (state 'sending' is outside the pending unique index): the no-coalescing case.
 \set cid :client_id + 1
 \set uid 2 * :client_id + 1
 WITH ins AS (
