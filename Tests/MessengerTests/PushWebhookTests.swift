@@ -124,7 +124,7 @@ struct PushWebhookTests {
         let receiver = PushReceiver()
         try await receiver.start()
         defer { Task { await receiver.stop() } }
-        let server = try await Self.server(receiver, coalesce: .seconds(3))
+        let server = try await Self.server(receiver, coalesce: .seconds(6))
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         var last = ""
@@ -154,7 +154,8 @@ struct PushWebhookTests {
         let receiver = PushReceiver()
         try await receiver.start()
         defer { Task { await receiver.stop() } }
-        let server = try await Self.server(receiver, coalesce: .seconds(2))
+        // A window long enough that even a loaded machine reads (and connects) before the push is due.
+        let server = try await Self.server(receiver, coalesce: .seconds(8))
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         try await chat.api.sendMessage(chat.alice, chat.conversation, "read me")
@@ -238,7 +239,7 @@ struct PushWebhookTests {
         try await receiver.start()
         defer { Task { await receiver.stop() } }
         let database = try await TestCluster.shared.freshDatabase()
-        let arguments = Self.pushArguments(receiver, coalesce: "2")
+        let arguments = Self.pushArguments(receiver, coalesce: "5")
         let first = try await ServerProcess.start(database: database, extraArguments: arguments)
         let chat: Chat
         do {
