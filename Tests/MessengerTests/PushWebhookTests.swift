@@ -190,6 +190,27 @@ struct PushWebhookTests {
         #expect(receiver.requests.allSatisfy { PushReceiver.verify($0, secret: Self.secret) })
     }
 
+    @Test("a message arriving while its conversation's push is being delivered, which then fails: one later push counts both")
+    func failedDeliveryMergesIntoNewerPush() async throws {
+        let receiver = PushReceiver(script: [500], delay: .seconds(3))
+        try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let server = try await Self.server(receiver)
+        defer { Task { await server.stop() } }
+        let chat = try await Chat.start(on: server.baseURL)
+        try await chat.api.sendMessage(chat.alice, chat.conversation, "one")
+        // The first push is out (leased, the receiver is answering slowly): the next message gets a pending row of its own.
+        _ = try await Self.waitForOutbox(server.database) { $0.first?.state == "sending" }
+        let two = try #require(try await chat.api.sendMessage(chat.alice, chat.conversation, "two")["id"] as? String)
+        let rows = try await Self.waitForOutbox(server.database) { $0.count == 2 && $0.last?.state == "delivered" }
+        #expect(rows.map(\.state) == ["dropped", "delivered"])
+        #expect(rows.last?.messageCount == 2)
+        #expect(receiver.requests.map(\.answered) == [500, 200])
+        let json = try #require(receiver.accepted.first).json
+        #expect(json["messageCount"] as? Int == 2)
+        #expect(json["messageId"] as? String == two)
+    }
+
     @Test("a 4xx other than 429 is not retried (dead after one attempt); a 429 is")
     func clientErrorsNotRetried() async throws {
         let receiver = PushReceiver(script: [429, 410])
