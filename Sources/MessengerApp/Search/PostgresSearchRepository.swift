@@ -1,0 +1,211 @@
+import Foundation
+import PostgresLibPQ
+
+/// ``SearchRepository`` on PostgreSQL: the generated `messages.search` vector and its GIN index (schema/0009).
+///
+/// Ranking every match of a common word (all 1,000,000 messages of the seeded set contain "seeded") would cost
+/// seconds, so hits are ranked within **windows of the newest matches**: the first window is the newest
+/// ``window`` matches in the caller's conversations, ranked (`ts_rank`, then newest first); when a window is used
+/// up the walk continues with the next older window. A rare word fits in one window and is ranked as a whole; a
+/// common word costs one short walk down the primary key. The planner picks between the GIN bitmap (selective
+/// words) and that walk (common ones) from the index's statistics, which is why the query text is bound as a
+/// constant it can see: custom plans only (`plan_cache_mode`), never a generic plan blind to the word.
+public struct PostgresSearchRepository: SearchRepository {
+    let pool: PostgresConnectionPool
+    /// Matches ranked together (see the type's documentation).
+    let window: Int
+
+    public init(pool: PostgresConnectionPool, window: Int = 500) {
+        self.pool = pool
+        self.window = window
+    }
+
+    /// `ts_headline` marks matches with two private-use characters; they are removed from the content first, so
+    /// every marker in the result is ours, and the result is split into parts here (never markup).
+    static let startMark: Character = "\u{E000}"
+    static let stopMark: Character = "\u{E001}"
+    static let headlineOptions =
+        "StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=2, FragmentDelimiter=\" … \""
+
+    public func searchMessages(userID: Int64, query: SearchQuery, after cursor: SearchCursor?, limit: Int) async throws -> (
+        hits: [SearchHit], nextCursor: SearchCursor?
+    ) {
+        guard let prefix = query.prefixQueryText else { return ([], nil) }
+        let head = query.headHasWords ? query.head : nil
+        let window = self.window
+        return try await self.pool.withTransaction { transaction in
+            // Plans for the word at hand (see above), and no notices on the server's stderr for text without lexemes.
+            try await transaction.unsafeExecute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL client_min_messages = warning")
+            // The tsquery is built once and bound as text below: its own output format, read back with ::tsquery.
+            let built = try await transaction.query(
+                """
+                SELECT (CASE WHEN \(head)::text IS NULL THEN to_tsquery('simple', \(prefix))
+                             ELSE plainto_tsquery('simple', \(head)::text) && to_tsquery('simple', \(prefix)) END)::text
+                """
+            )
+            let tsquery = try built.first!.decode(String.self, at: 0)
+            if tsquery.isEmpty { return ([], nil) }
+
+            var hits: [SearchHit] = []
+            var top = cursor?.top ?? Int64.max
+            var position = cursor.map { ($0.rank, $0.id) }
+            var lastRank = 0.0
+            // Two windows always fill a page (a window holds more than a page); the third guards a window whose
+            // remaining hits vanished between requests (edited or deleted).
+            for _ in 0..<3 {
+                let rows = try await transaction.query(
+                    """
+                    WITH cand AS (
+                        SELECT m.id, ts_rank(m.search, \(tsquery)::tsquery)::float8 AS rank
+                        FROM messages m
+                        WHERE m.conversation_id IN (SELECT conversation_id FROM participants WHERE user_id = \(userID))
+                          AND m.search @@ \(tsquery)::tsquery AND m.id <= \(top)
+                        ORDER BY m.id DESC LIMIT \(window)
+                    ), bounds AS (
+                        SELECT count(*)::bigint AS n, min(id) AS lo FROM cand
+                    ), page AS (
+                        SELECT id, rank FROM cand
+                        WHERE (rank, id) < (\(position?.0 ?? Double.greatestFiniteMagnitude)::float8, \(position?.1 ?? Int64.max)::bigint)
+                        ORDER BY rank DESC, id DESC LIMIT \(limit - hits.count)
+                    )
+                    SELECT b.n, b.lo, page.rank, m.id, m.content, m.conversation_id, m.created_at, m.client_id,
+                           u.id, u.username, u.avatar_url,
+                           ts_headline('simple', translate(m.content, \("\u{E000}\u{E001}"), ''), \(tsquery)::tsquery, \(Self.headlineOptions)),
+                           c.title, c.is_group, ou.id, ou.username, ou.avatar_url
+                    FROM bounds b
+                    LEFT JOIN page ON true
+                    LEFT JOIN messages m ON m.id = page.id
+                    LEFT JOIN users u ON u.id = m.user_id
+                    LEFT JOIN conversations c ON c.id = m.conversation_id
+                    LEFT JOIN LATERAL (
+                        SELECT ou.id, ou.username, ou.avatar_url FROM participants op JOIN users ou ON ou.id = op.user_id
+                        WHERE op.conversation_id = c.id AND op.user_id <> \(userID) AND NOT c.is_group
+                        ORDER BY ou.id LIMIT 1
+                    ) ou ON true
+                    ORDER BY page.rank DESC, page.id DESC
+                    """
+                )
+                var windowSize = 0
+                var windowLow: Int64?
+                for row in rows {
+                    let (count, low, rank, messageID) = try row.decode((Int64, Int64?, Double?, Int64?).self)
+                    windowSize = Int(count)
+                    windowLow = low
+                    guard let rank, let messageID else { continue }
+                    hits.append(try Self.hit(row, me: userID, messageID: messageID))
+                    lastRank = rank
+                }
+                if hits.count >= limit {
+                    let next = SearchCursor(top: top, rank: lastRank, id: Int64(hits.last!.message.id)!)
+                    return (hits, next)
+                }
+                // This window is used up: an incomplete window was the last one.
+                guard windowSize == window, let windowLow, windowLow > 1 else { return (hits, nil) }
+                top = windowLow - 1
+                position = nil
+            }
+            return (hits, nil)
+        }
+    }
+
+    static func hit(_ row: PostgresRow, me: Int64, messageID: Int64) throws -> SearchHit {
+        let (content, conversationID, createdAt, clientID, senderID, senderName, senderAvatar, headline) = try row.decode(
+            (String, Int64, Date, String?, Int64, String, String?, String).self,
+            from: 4
+        )
+        let (title, isGroup, otherID, otherName, otherAvatar) = try row.decode((String?, Bool, Int64?, String?, String?).self, from: 12)
+        let message = Message(
+            id: messageID,
+            content: content,
+            conversationID: conversationID,
+            createdAt: Timestamp.format(createdAt),
+            mine: senderID == me,
+            user: User(id: senderID, username: senderName, avatarURL: senderAvatar),
+            clientID: clientID
+        )
+        let other = otherID.flatMap { id in otherName.map { User(id: id, username: $0, avatarURL: otherAvatar) } }
+        return SearchHit(
+            message: message,
+            conversation: SearchConversation(id: conversationID, title: title, isGroup: isGroup, otherParticipant: other),
+            snippet: Self.parts(headline)
+        )
+    }
+
+    /// Splits `ts_headline`'s output at our markers into text parts.
+    static func parts(_ headline: String) -> [SnippetPart] {
+        var parts: [SnippetPart] = []
+        var current = ""
+        var inMatch = false
+        func flush() {
+            if current.isEmpty { return }
+            if let last = parts.last, last.match == inMatch {
+                parts[parts.count - 1].text += current
+            } else {
+                parts.append(SnippetPart(text: current, match: inMatch))
+            }
+            current = ""
+        }
+        for character in headline {
+            if character == Self.startMark || character == Self.stopMark {
+                flush()
+                inMatch = character == Self.startMark
+            } else {
+                current.append(character)
+            }
+        }
+        flush()
+        return parts
+    }
+
+    public func searchConversations(userID: Int64, text: String, limit: Int) async throws -> [SearchConversation] {
+        let pattern = "%" + Self.likeEscaped(text.lowercased()) + "%"
+        // Groups by title, 1:1 by the other person's name; both start from the caller's own participant rows.
+        let rows = try await self.pool.query(
+            """
+            SELECT id, title, is_group, oid, oname, oavatar FROM (
+                SELECT c.id, c.title, c.is_group, NULL::bigint AS oid, NULL::text AS oname, NULL::text AS oavatar, c.last_activity_at
+                FROM participants p JOIN conversations c ON c.id = p.conversation_id
+                WHERE p.user_id = \(userID) AND c.is_group AND lower(c.title) LIKE \(pattern) ESCAPE '\\'
+                UNION ALL
+                SELECT c.id, c.title, c.is_group, u.id, u.username, u.avatar_url, c.last_activity_at
+                FROM participants p
+                JOIN conversations c ON c.id = p.conversation_id AND NOT c.is_group
+                JOIN participants op ON op.conversation_id = p.conversation_id AND op.user_id <> p.user_id
+                JOIN users u ON u.id = op.user_id
+                WHERE p.user_id = \(userID) AND lower(u.username) LIKE \(pattern) ESCAPE '\\'
+            ) found
+            ORDER BY last_activity_at DESC, id DESC LIMIT \(limit)
+            """
+        )
+        return try rows.map { row in
+            let (id, title, isGroup, otherID, otherName, otherAvatar) = try row.decode((Int64, String?, Bool, Int64?, String?, String?).self)
+            let other = otherID.flatMap { id in otherName.map { User(id: id, username: $0, avatarURL: otherAvatar) } }
+            return SearchConversation(id: id, title: title, isGroup: isGroup, otherParticipant: other)
+        }
+    }
+
+    public func searchPeople(userID: Int64, text: String, limit: Int) async throws -> [User] {
+        let pattern = Self.likeEscaped(text.lowercased()) + "%"
+        let rows = try await self.pool.query(
+            """
+            SELECT id, username, avatar_url FROM users
+            WHERE lower(username) LIKE \(pattern) ESCAPE '\\' AND id <> \(userID)
+            ORDER BY lower(username) LIMIT \(limit)
+            """
+        )
+        return try rows.map { row in
+            let (id, name, avatar) = try row.decode((Int64, String, String?).self)
+            return User(id: id, username: name, avatarURL: avatar)
+        }
+    }
+
+    /// LIKE wildcards and the escape character itself, matched literally.
+    static func likeEscaped(_ text: String) -> String {
+        var pattern = ""
+        for character in text {
+            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
+            pattern.append(character)
+        }
+        return pattern
+    }
+}
