@@ -7,8 +7,12 @@ extension MessageController {
         let query = request.uri.queryParameters
         let older = try QueryInt.parse(query["last"].map(String.init), name: "last", default: 15, range: 1...100)
         let newer = try QueryInt.parse(query["first"].map(String.init), name: "first", default: 15, range: 1...100)
-        if query["before"] != nil || query["after"] != nil {
-            throw AppError.badRequest("'around' cannot be combined with 'before' or 'after'")
+        // `before` and `after` are not used with `around`, but, as everywhere, never ignored when malformed.
+        if let before = query["before"].map(String.init), !before.isEmpty, ID.parse(before) == nil {
+            throw AppError.badRequest("invalid 'before' id")
+        }
+        if let after = query["after"].map(String.init), after != "0", ID.parse(after) == nil {
+            throw AppError.badRequest("invalid 'after' id")
         }
         guard let messageID = ID.parse(around) else { throw AppError.badRequest("invalid 'around' id") }
         guard

@@ -24,8 +24,9 @@ public struct PostgresSearchRepository: SearchRepository {
     /// every marker in the result is ours, and the result is split into parts here (never markup).
     static let startMark: Character = "\u{E000}"
     static let stopMark: Character = "\u{E001}"
-    static let headlineOptions =
-        "StartSel=\u{E000}, StopSel=\u{E001}, MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=2, FragmentDelimiter=\" … \""
+    /// The whole message (at most `--max-message-length` characters): fragment mode would drop anything that looks
+    /// like a tag (`<b>`, `<3 <img …>`), and the snippet must show the text as it was written.
+    static let headlineOptions = "StartSel=\u{E000}, StopSel=\u{E001}, HighlightAll=true"
 
     public func searchMessages(userID: Int64, query: SearchQuery, after cursor: SearchCursor?, limit: Int) async throws -> (
         hits: [SearchHit], nextCursor: SearchCursor?

@@ -17,11 +17,12 @@ public struct SearchCursor: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let top = ID.parse(String(parts[0])), let id = ID.parse(String(parts[2])),
-            parts[1].count == 16, let bits = UInt64(parts[1], radix: 16)
+            parts[1].utf8.count == 16, parts[1].utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+            let bits = UInt64(parts[1], radix: 16)
         else { return nil }
-        let rank = Double(bitPattern: bits)
-        guard rank.isFinite else { return nil }
-        self.init(top: top, rank: rank, id: id)
+        // Any rank a client sends back only moves where its own results continue (NaN and infinities compare in
+        // PostgreSQL too), so every cursor of the documented form is accepted.
+        self.init(top: top, rank: Double(bitPattern: bits), id: id)
     }
 
     public var description: String {
