@@ -141,7 +141,7 @@ struct SearchTests {
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         let (api, alice) = (chat.api, chat.alice)
-        // 1,203 matches (more than two ranking windows of 500) written straight into the table, plus non-matches.
+        // 1,203 matches (six ranking windows of 200 and a part) written straight into the table, plus non-matches.
         let admin = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
         defer { Task { await admin.shutdown() } }
         let rows = try await admin.query(
@@ -183,6 +183,35 @@ struct SearchTests {
         #expect(seen.count == expected.count)
         #expect(Set(seen) == expected)
         #expect(pages == 25)
+
+        // A sparse word (1 in 60 of 15,000 newer messages): a window is not filled by the walk down the newest
+        // messages, so the index finds it; paging across its windows is exactly-once as well.
+        let sparse = try await admin.query(
+            """
+            INSERT INTO messages (content, user_id, conversation_id)
+            SELECT CASE WHEN n % 60 = 0 THEN 'guava ' || n ELSE 'filler ' || n END, \(Int64(alice.userID)!), \(Int64(chat.conversation)!)
+            FROM generate_series(1, 15000) n
+            RETURNING id, content
+            """
+        )
+        let guavas = Set(
+            try sparse.compactMap { row -> String? in
+                let (id, content) = try row.decode((Int64, String).self)
+                return content.hasPrefix("guava") ? String(id) : nil
+            }
+        )
+        #expect(guavas.count == 250)
+        var found: [String] = []
+        cursor = nil
+        pages = 0
+        repeat {
+            let reply = try await Self.search(api, alice, "guava", extra: "&first=50" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            found += Self.messageIDs(reply)
+            cursor = reply.object["nextCursor"] as? String
+            pages += 1
+        } while cursor != nil && pages < 20
+        #expect(found.count == 250)
+        #expect(Set(found) == guavas)
     }
 
     @Test("around: a page centred on a message, then older and newer pages without gaps or duplicates")

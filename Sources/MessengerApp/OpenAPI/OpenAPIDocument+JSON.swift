@@ -102,7 +102,7 @@ enum OpenAPIDocument {
         ##"whole, the last one as a prefix (results\nwhile typing), with the language-neutral `simple` configur"##,
         ##"ation (no stemming, no stop words); quotes and\noperators are just separators, so any text is a vali"##,
         ##"d query. Messages come only from conversations you take\npart in now, best first (`ts_rank` among th"##,
-        ##"e newest 500 matches, newest first among equal ranks, then the\nnext older 500), `first` per page (d"##,
+        ##"e newest 200 matches, newest first among equal ranks, then the\nnext older 200), `first` per page (d"##,
         ##"efault 20), with `nextCursor` for the next page. On the first page (no\n`cursor`), `conversations` l"##,
         ##"ists up to 5 of yours whose group title or other person's name contains `q`,\nand `people` up to 5 u"##,
         ##"sers whose name starts with it (you excluded). `snippet` is the whole message cut into\nparts of pla"##,

@@ -6,16 +6,16 @@ import PostgresLibPQ
 /// Ranking every match of a common word (all 1,000,000 messages of the seeded set contain "seeded") would cost
 /// seconds, so hits are ranked within **windows of the newest matches**: the first window is the newest
 /// ``window`` matches in the caller's conversations, ranked (`ts_rank`, then newest first); when a window is used
-/// up the walk continues with the next older window. A rare word fits in one window and is ranked as a whole; a
-/// common word costs one short walk down the primary key. The planner picks between the GIN bitmap (selective
-/// words) and that walk (common ones) from the index's statistics, which is why the query text is bound as a
-/// constant it can see: custom plans only (`plan_cache_mode`), never a generic plan blind to the word.
+/// up the walk continues with the next older window. Each window is found in one of two ways (see
+/// ``windowQuery(walk:userID:tsquery:top:position:limit:)``): a short walk down the caller's newest messages,
+/// which fills it for a common word, else the GIN index, which is quick exactly when the walk was not. Both
+/// statements bind their text as constants the planner sees (custom plans only, `plan_cache_mode`).
 public struct PostgresSearchRepository: SearchRepository {
     let pool: PostgresConnectionPool
     /// Matches ranked together (see the type's documentation).
     let window: Int
 
-    public init(pool: PostgresConnectionPool, window: Int = 500) {
+    public init(pool: PostgresConnectionPool, window: Int = 200) {
         self.pool = pool
         self.window = window
     }
@@ -54,38 +54,16 @@ public struct PostgresSearchRepository: SearchRepository {
             // Two windows always fill a page (a window holds more than a page); the third guards a window whose
             // remaining hits vanished between requests (edited or deleted).
             for _ in 0..<3 {
-                let rows = try await transaction.query(
-                    """
-                    WITH cand AS (
-                        SELECT m.id, ts_rank(m.search, \(tsquery)::tsquery)::float8 AS rank
-                        FROM messages m
-                        WHERE m.conversation_id IN (SELECT conversation_id FROM participants WHERE user_id = \(userID))
-                          AND m.search @@ \(tsquery)::tsquery AND m.id <= \(top)
-                        ORDER BY m.id DESC LIMIT \(window)
-                    ), bounds AS (
-                        SELECT count(*)::bigint AS n, min(id) AS lo FROM cand
-                    ), page AS (
-                        SELECT id, rank FROM cand
-                        WHERE (rank, id) < (\(position?.0 ?? Double.greatestFiniteMagnitude)::float8, \(position?.1 ?? Int64.max)::bigint)
-                        ORDER BY rank DESC, id DESC LIMIT \(limit - hits.count)
-                    )
-                    SELECT b.n, b.lo, page.rank, m.id, m.content, m.conversation_id, m.created_at, m.client_id,
-                           u.id, u.username, u.avatar_url,
-                           ts_headline('simple', translate(m.content, \("\u{E000}\u{E001}"), ''), \(tsquery)::tsquery, \(Self.headlineOptions)),
-                           c.title, c.is_group, ou.id, ou.username, ou.avatar_url
-                    FROM bounds b
-                    LEFT JOIN page ON true
-                    LEFT JOIN messages m ON m.id = page.id
-                    LEFT JOIN users u ON u.id = m.user_id
-                    LEFT JOIN conversations c ON c.id = m.conversation_id
-                    LEFT JOIN LATERAL (
-                        SELECT ou.id, ou.username, ou.avatar_url FROM participants op JOIN users ou ON ou.id = op.user_id
-                        WHERE op.conversation_id = c.id AND op.user_id <> \(userID) AND NOT c.is_group
-                        ORDER BY ou.id LIMIT 1
-                    ) ou ON true
-                    ORDER BY page.rank DESC, page.id DESC
-                    """
+                // The same window either way: the newest `window` matches at or below `top`. A common word fills
+                // it within a short walk down the caller's newest messages; otherwise the GIN index finds it.
+                var rows = try await transaction.query(
+                    self.windowQuery(walk: true, userID: userID, tsquery: tsquery, top: top, position: position, limit: limit - hits.count)
                 )
+                if try rows.first.map({ try $0.decode(Int64.self, at: 0) }) ?? 0 < window {
+                    rows = try await transaction.query(
+                        self.windowQuery(walk: false, userID: userID, tsquery: tsquery, top: top, position: position, limit: limit - hits.count)
+                    )
+                }
                 var windowSize = 0
                 var windowLow: Int64?
                 for row in rows {
@@ -107,6 +85,60 @@ public struct PostgresSearchRepository: SearchRepository {
             }
             return (hits, nil)
         }
+    }
+
+    /// The newest messages walked before the index is asked instead (see ``searchMessages``).
+    static let walkLimit = 10_000
+
+    /// One window's hits after `position`, best first, with the window's size and lowest id on every row (one row
+    /// of NULL hits when the page is empty).
+    ///
+    /// `walk` is bound as a constant the planner folds: with `true` only the first branch runs — the caller's newest
+    /// ``walkLimit`` messages at or below `top` in id order, filtered by the query (a bounded cost however common
+    /// or rare the word is); with `false` only the second — every match through the GIN index, sorted by id (an
+    /// index walk down the primary key is ruled out by ordering on `id + 0`: for a word that is common overall but
+    /// absent from recent messages it would read most of the table).
+    func windowQuery(walk: Bool, userID: Int64, tsquery: String, top: Int64, position: (Double, Int64)?, limit: Int) -> PostgresQuery {
+        """
+        WITH cand AS (
+            (SELECT recent.id, ts_rank(recent.search, \(tsquery)::tsquery)::float8 AS rank
+             FROM (
+                SELECT m.id, m.search FROM messages m
+                WHERE \(walk)::boolean AND m.conversation_id IN (SELECT conversation_id FROM participants WHERE user_id = \(userID))
+                  AND m.id <= \(top)
+                ORDER BY m.id DESC LIMIT \(Self.walkLimit)
+             ) recent
+             WHERE recent.search @@ \(tsquery)::tsquery
+             ORDER BY recent.id DESC LIMIT \(self.window))
+            UNION ALL
+            (SELECT m.id, ts_rank(m.search, \(tsquery)::tsquery)::float8 AS rank
+             FROM messages m
+             WHERE NOT \(walk)::boolean AND m.conversation_id IN (SELECT conversation_id FROM participants WHERE user_id = \(userID))
+               AND m.search @@ \(tsquery)::tsquery AND m.id <= \(top)
+             ORDER BY m.id + 0 DESC LIMIT \(self.window))
+        ), bounds AS (
+            SELECT count(*)::bigint AS n, min(id) AS lo FROM cand
+        ), page AS (
+            SELECT id, rank FROM cand
+            WHERE (rank, id) < (\(position?.0 ?? Double.greatestFiniteMagnitude)::float8, \(position?.1 ?? Int64.max)::bigint)
+            ORDER BY rank DESC, id DESC LIMIT \(limit)
+        )
+        SELECT b.n, b.lo, page.rank, m.id, m.content, m.conversation_id, m.created_at, m.client_id,
+               u.id, u.username, u.avatar_url,
+               ts_headline('simple', translate(m.content, \("\u{E000}\u{E001}"), ''), \(tsquery)::tsquery, \(Self.headlineOptions)),
+               c.title, c.is_group, ou.id, ou.username, ou.avatar_url
+        FROM bounds b
+        LEFT JOIN page ON true
+        LEFT JOIN messages m ON m.id = page.id
+        LEFT JOIN users u ON u.id = m.user_id
+        LEFT JOIN conversations c ON c.id = m.conversation_id
+        LEFT JOIN LATERAL (
+            SELECT ou.id, ou.username, ou.avatar_url FROM participants op JOIN users ou ON ou.id = op.user_id
+            WHERE op.conversation_id = c.id AND op.user_id <> \(userID) AND NOT c.is_group
+            ORDER BY ou.id LIMIT 1
+        ) ou ON true
+        ORDER BY page.rank DESC, page.id DESC
+        """
     }
 
     static func hit(_ row: PostgresRow, me: Int64, messageID: Int64) throws -> SearchHit {
