@@ -29,15 +29,15 @@ public struct SearchController: Sendable {
             cursor = parsed
         }
         let query = SearchQuery(text)
-        let (hits, next) = try await self.search.searchMessages(userID: identity.userID, query: query, after: cursor, limit: limit)
-        var conversations: [SearchConversation] = []
-        var people: [User] = []
-        if cursor == nil {
-            conversations = try await self.search.searchConversations(userID: identity.userID, text: query.name, limit: 5)
-            people = try await self.search.searchPeople(userID: identity.userID, text: query.name, limit: 5)
-        }
+        let userID = identity.userID
+        let search = self.search
+        let firstPage = cursor == nil
+        // The three lookups are independent: run them side by side (separate pooled connections).
+        async let conversations = firstPage ? search.searchConversations(userID: userID, text: query.name, limit: 5) : []
+        async let people = firstPage ? search.searchPeople(userID: userID, text: query.name, limit: 5) : []
+        let (hits, next) = try await search.searchMessages(userID: userID, query: query, after: cursor, limit: limit)
         return try JSONResponse.make(
-            SearchResults(messages: hits, nextCursor: next?.description, conversations: conversations, people: people)
+            SearchResults(messages: hits, nextCursor: next?.description, conversations: try await conversations, people: try await people)
         )
     }
 }

@@ -88,7 +88,7 @@ public struct PostgresSearchRepository: SearchRepository {
     }
 
     /// The newest messages walked before the index is asked instead (see ``searchMessages``).
-    static let walkLimit = 10_000
+    static let walkLimit = 4_000
 
     /// One window's hits after `position`, best first, with the window's size and lowest id on every row (one row
     /// of NULL hits when the page is empty).
