@@ -191,21 +191,22 @@ public struct PostgresSearchRepository: SearchRepository {
     }
 
     public func searchConversations(userID: Int64, text: String, limit: Int) async throws -> [SearchConversation] {
-        let pattern = "%" + Self.likeEscaped(text.lowercased()) + "%"
-        // Groups by title, 1:1 by the other person's name; both start from the caller's own participant rows.
+        let escaped = Self.likeEscaped(text.lowercased())
+        // Groups whose title contains the text (among the caller's own), and 1:1 conversations with people whose
+        // name starts with it: those start from the few matching users (index users_username_pattern).
         let rows = try await self.pool.query(
             """
             SELECT id, title, is_group, oid, oname, oavatar FROM (
                 SELECT c.id, c.title, c.is_group, NULL::bigint AS oid, NULL::text AS oname, NULL::text AS oavatar, c.last_activity_at
                 FROM participants p JOIN conversations c ON c.id = p.conversation_id
-                WHERE p.user_id = \(userID) AND c.is_group AND lower(c.title) LIKE \(pattern) ESCAPE '\\'
+                WHERE p.user_id = \(userID) AND c.is_group AND lower(c.title) LIKE \("%" + escaped + "%") ESCAPE '\\'
                 UNION ALL
                 SELECT c.id, c.title, c.is_group, u.id, u.username, u.avatar_url, c.last_activity_at
-                FROM participants p
-                JOIN conversations c ON c.id = p.conversation_id AND NOT c.is_group
-                JOIN participants op ON op.conversation_id = p.conversation_id AND op.user_id <> p.user_id
-                JOIN users u ON u.id = op.user_id
-                WHERE p.user_id = \(userID) AND lower(u.username) LIKE \(pattern) ESCAPE '\\'
+                FROM users u
+                JOIN participants op ON op.user_id = u.id
+                JOIN participants p ON p.conversation_id = op.conversation_id AND p.user_id = \(userID)
+                JOIN conversations c ON c.id = op.conversation_id AND NOT c.is_group
+                WHERE lower(u.username) LIKE \(escaped + "%") ESCAPE '\\' AND u.id <> \(userID)
             ) found
             ORDER BY last_activity_at DESC, id DESC LIMIT \(limit)
             """

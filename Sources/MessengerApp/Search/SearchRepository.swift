@@ -4,7 +4,8 @@ public protocol SearchRepository: Sendable {
     func searchMessages(userID: Int64, query: SearchQuery, after cursor: SearchCursor?, limit: Int) async throws -> (
         hits: [SearchHit], nextCursor: SearchCursor?
     )
-    /// The caller's conversations whose title (groups) or other participant's name (1:1) contains `text`.
+    /// The caller's groups whose title contains `text` and 1:1 conversations whose other participant's name starts
+    /// with it (case-insensitive, literal).
     func searchConversations(userID: Int64, text: String, limit: Int) async throws -> [SearchConversation]
     /// People whose username starts with `text` (case-insensitive, literal), the caller excluded.
     func searchPeople(userID: Int64, text: String, limit: Int) async throws -> [User]
