@@ -11,7 +11,7 @@ const DEBOUNCE_MS = 180;
 
 export function createSearchBox({ navigate }) {
   const input = h('input', {
-    type: 'search', class: 'search-input', testid: 'search-input', autocomplete: 'off', spellcheck: false,
+    type: 'search', class: 'search-input', testid: 'search-input', spellcheck: false,
     attrs: {
       placeholder: 'Search messages, chats, people', 'aria-label': 'Search messages, chats and people',
       role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'search-results', 'aria-autocomplete': 'list',
