@@ -6,6 +6,7 @@
 #   scripts/bench.sh                      # every scenario, full sizes  (= messenger-bench all)
 #   scripts/bench.sh all --quick          # every scenario, small sizes (under a minute)
 #   scripts/bench.sh delivery --rate 500  # one scenario; any messenger-bench arguments pass through
+#   scripts/bench.sh search               # search on the seeded 1,000,000 messages (seeds them first)
 #
 # Environment: BENCH_PORT (default: a free port), BENCH_NO_BUILD=1 (reuse .build/release),
 #              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs),
@@ -104,6 +105,13 @@ DB_PID_ARGS=()
 if [[ -n "$DB_PID" ]]; then DB_PID_ARGS=(--database-pid "$DB_PID"); fi
 
 echo "bench.sh: server pid $SERVER_PID, database $DB_URL (postmaster pid ${DB_PID:-?})" >&2
+
+# `search` runs on the seeded set: 10,000 users, seed1 in 1,000 conversations, 1,000,000 messages, plus the words
+# of scripts/seed-search.sql. Seeding takes a minute or two (the search index is maintained while inserting).
+if [[ "${1:-}" == "search" ]]; then
+    echo "bench.sh: seeding scripts/seed-large.sql and scripts/seed-search.sql" >&2
+    psql -q "$DB_URL" -f scripts/seed-large.sql -f scripts/seed-search.sql >&2
+fi
 
 EXTRA_TOOL_ARGS=()
 if [[ -n "${BENCH_SECOND_INSTANCE:-}" ]]; then

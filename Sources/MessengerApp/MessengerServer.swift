@@ -123,6 +123,7 @@ public struct MessengerServer {
         MessageController(conversations: conversations, events: realtime, configuration: configuration).routes(on: guarded)
         MessageEditController(messages: conversations, events: realtime, configuration: configuration).routes(on: guarded)
         MembershipHistoryController(history: conversations).routes(on: guarded)
+        SearchController(search: PostgresSearchRepository(pool: pool)).routes(on: guarded)
         StreamController(realtime: realtime, configuration: configuration).routes(on: guarded)
         TypingController(presence: presenceRepository, realtime: realtime, configuration: configuration).routes(on: guarded)
         WebAppController(webDirectory: configuration.webDirectory).routes(on: router)

@@ -195,6 +195,7 @@ struct MessengerBench: AsyncParsableCommand {
         subcommands: [
             AllCommand.self, SendCommand.self, ConcurrentCommand.self, DeliveryCommand.self,
             ConnectionsCommand.self, BroadcastCommand.self, ResumeCommand.self, ListingCommand.self, PresenceCommand.self,
+            SearchCommand.self,
         ]
     )
 }

@@ -171,6 +171,8 @@ export const api = {
     const qs = q.toString();
     return request('GET', `/api/conversations/${encodeURIComponent(id)}/messages${qs ? `?${qs}` : ''}`);
   },
+  messagesAround: (id, messageId) => request('GET', `/api/conversations/${encodeURIComponent(id)}/messages?around=${encodeURIComponent(messageId)}`),
+  search: (q, cursor, signal) => request('GET', `/api/search?q=${encodeURIComponent(q)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, { signal }),
   history: (id) => request('GET', `/api/conversations/${encodeURIComponent(id)}/events`),
   send: (id, content, clientId) => request('POST', `/api/conversations/${encodeURIComponent(id)}/messages`, { content, clientId }),
   typing: (id, typing) => request('POST', `/api/conversations/${encodeURIComponent(id)}/typing`, { typing }),

@@ -10,6 +10,7 @@ import { createSidebar, connectionStatus } from './views/list.js';
 import { createConversationView, titleFor } from './views/conversation.js';
 import { openNewChat, openNewGroup, openMembers, openNotificationSettings } from './views/dialogs.js';
 import * as notify from './notify.js';
+import { createSearchBox } from './search.js';
 
 const root = document.getElementById('app');
 let shell = null;        // { el, sidebar, pane, status }
@@ -80,7 +81,9 @@ function buildShell() {
   const a = getAuth();
   signedInAs = a.user.id;
   const notifyBar = notificationBar();
+  const search = createSearchBox({ navigate });
   const sidebar = createSidebar({
+    searchBox: search.el,
     navigate,
     onNewChat: () => openNewChat({ navigate }),
     onNewGroup: () => openNewGroup({ navigate }),
@@ -98,6 +101,7 @@ function buildShell() {
     store.on('left', (id) => { if (store.state.openId === id) navigate('/', { replace: true }); }),
     store.on('notify-settings', notifyBar.update),
     notify.init({ navigate }),
+    search.destroy,
   ];
   shell = { el, sidebar, pane, status, off };
   status.update();

@@ -243,6 +243,8 @@ export function thread(id) {
       participants: new Map(), // user id -> Participant
       participantsLoaded: false,
       history: new Map(),      // stream event id -> { id, type, user, actor, createdAt } (membership lines)
+      hasNewer: false,         // opened around a message (search): newer messages still to load
+      held: new Map(),         // messages from the stream while hasNewer (added once the newest page is reached)
     };
     state.threads.set(id, t);
   }
@@ -330,7 +332,9 @@ export async function catchUpThread(id) {
   const t = state.threads.get(id);
   if (!t || !t.loaded) return;
   let after = newestId(t);
-  if (!after) {
+  if (t.hasNewer) {
+    // Opened around an older message: the newer pages load as the user scrolls down.
+  } else if (!after) {
     const msgs = await api.messages(id, { last: 30 });
     addMessages(t, msgs);
   } else {
@@ -453,7 +457,7 @@ export async function receiveMessage(m) {
   const t = state.threads.get(m.conversationId);
   let isNew = true;
   if (t) {
-    isNew = addMessages(t, [m]) > 0;
+    isNew = t.hasNewer ? holdNewer(t, m) : addMessages(t, [m]) > 0;
     // Sending moves the sender's read position to the new message on the server, in the same statement and
     // without a `read` event: the message event is that announcement.
     if (m.user && m.user.id) authorRead(t, m.user.id, m.id);
@@ -572,7 +576,7 @@ async function doMarkRead() {
   const id = state.openId;
   if (!id || !pageVisible()) return;
   const t = state.threads.get(id);
-  if (!t || !t.loaded) return;
+  if (!t || !t.loaded || t.hasNewer) return;
   const upTo = newestId(t);
   const c = state.convs.get(id);
   if (c && (c.unreadCount || c.hasUnreadMessages)) {
@@ -594,4 +598,96 @@ export function setOpen(id) {
   state.openId = id;
   if (id) markReadIfVisible();
   emit('open', id);
+}
+
+/* ---------------- a thread opened around one message (search) ---------------- */
+
+let focus = null; // { conversationId, messageId } to show when that conversation's view opens
+
+/** Asks the conversation's view to open at this message (now if it is open, else when it opens). */
+export function focusMessage(conversationId, messageId) {
+  focus = { conversationId, messageId };
+  if (state.openId === conversationId) emit('focus', conversationId);
+}
+
+/** The message the view of this conversation should open at, once. */
+export function takeFocus(conversationId) {
+  if (!focus || focus.conversationId !== conversationId) return null;
+  const id = focus.messageId;
+  focus = null;
+  return id;
+}
+
+function holdNewer(t, m) {
+  const isNew = !t.messages.has(m.id) && !t.held.has(m.id);
+  t.held.set(m.id, m);
+  return isNew;
+}
+
+/** Replaces the loaded messages with the page around `messageId` (unless it is already loaded). */
+export async function openThreadAround(id, messageId) {
+  const t = thread(id);
+  if (t.loaded && t.messages.has(messageId)) return t;
+  t.loading = true;
+  t.error = null;
+  emit('thread-loading', id);
+  try {
+    const [win] = await Promise.all([
+      api.messagesAround(id, messageId),
+      t.participantsLoaded ? null : loadParticipants(id).catch(() => {}),
+      loadHistory(id).catch(() => {}),
+    ]);
+    t.messages = new Map();
+    t.held = new Map();
+    addMessages(t, Array.isArray(win.messages) ? win.messages : []);
+    t.hasMore = !!win.before;
+    t.hasNewer = !!win.after;
+    t.loaded = true;
+  } catch (err) {
+    t.error = err;
+  } finally {
+    t.loading = false;
+  }
+  emit('thread', id);
+  return t;
+}
+
+/** The next newer page of a thread opened around a message. Returns the number of messages added. */
+export async function loadNewer(id) {
+  const t = thread(id);
+  if (t.loading || !t.hasNewer || !t.loaded) return 0;
+  const after = newestId(t);
+  t.loading = true;
+  emit('thread-loading', id);
+  let added = 0;
+  try {
+    const msgs = await api.messages(id, { after, first: 30 });
+    added = addMessages(t, msgs);
+    if (msgs.length < 30) {
+      // The newest page: from here on the stream adds messages directly.
+      t.hasNewer = false;
+      added += addMessages(t, [...t.held.values()]);
+      t.held.clear();
+      markReadIfVisible();
+    }
+  } catch (err) {
+    t.error = err;
+  } finally {
+    t.loading = false;
+  }
+  emit('thread', id);
+  return added;
+}
+
+/** Leaves a thread opened around a message for the newest page (before sending, or "jump to latest"). */
+export async function jumpToLatest(id) {
+  const t = thread(id);
+  if (!t.hasNewer) return;
+  t.messages = new Map();
+  t.held = new Map();
+  t.hasNewer = false;
+  t.hasMore = true;
+  t.loaded = false;
+  t.loading = false;
+  await openThread(id);
 }

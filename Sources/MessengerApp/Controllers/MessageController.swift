@@ -50,6 +50,9 @@ public struct MessageController: Sendable {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
         let query = request.uri.queryParameters
+        if let around = query["around"].map(String.init) {
+            return try await self.listAround(around, request: request, userID: identity.userID, conversationID: conversationID)
+        }
         // Every parameter is checked, also those of the direction not asked for: a bad parameter is never ignored.
         let first = try QueryInt.parse(query["first"].map(String.init), name: "first", default: 25, range: 1...100)
         let last = try QueryInt.parse(query["last"].map(String.init), name: "last", default: 25, range: 1...100)

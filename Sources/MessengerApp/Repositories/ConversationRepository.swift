@@ -18,6 +18,9 @@ public protocol ConversationRepository: Sendable {
     func createMessage(userID: Int64, conversationID: Int64, content: String, clientID: String?) async throws -> (message: Message, created: Bool)?
     /// A page of messages; nil when the caller is not a participant.
     func messages(userID: Int64, conversationID: Int64, page: MessagePage) async throws -> [Message]?
+    /// Up to `older` messages before `messageID`, the message, and up to `newer` after it (oldest first); nil when the
+    /// caller is not a participant or the message is not in the conversation.
+    func messages(userID: Int64, conversationID: Int64, around messageID: Int64, older: Int, newer: Int) async throws -> MessageWindow?
     /// Moves the read position forward (never back).
     func markRead(userID: Int64, conversationID: Int64, upTo messageID: Int64?) async throws -> MarkReadResult
 }

@@ -81,6 +81,8 @@ export function createConversationView(id, { onBack, onMembers }) {
     const content = input.value;
     const len = normalizedLength(content);
     if (len === 0 || len > max()) return;
+    // Opened at an older message (search): the new message goes below the newest ones, so show those.
+    if (t.hasNewer) store.jumpToLatest(id);
     store.send(id, content.trim());
     presence.localStop(id);
     input.value = '';
@@ -257,6 +259,9 @@ export function createConversationView(id, { onBack, onMembers }) {
   // The unread divider: fixed at the first message that was unread when the conversation was opened.
   const conv0 = store.state.convs.get(id);
   let unreadAtOpen = conv0 ? (conv0.unreadCount || (conv0.hasUnreadMessages ? 1 : 0)) : 0;
+  // A search hit to open at (store.focusMessage): centred and highlighted for a moment once it is laid out.
+  let focusId = store.takeFocus(id);
+  if (focusId) unreadAtOpen = 0;
   let dividerId = null;
   let dividerPlaced = false;
 
@@ -285,7 +290,12 @@ export function createConversationView(id, { onBack, onMembers }) {
   const jumpCount = h('span', { class: 'jump-count' });
   const jumpBtn = h('button', {
     type: 'button', class: 'jump-btn', testid: 'jump-to-newest', hidden: true,
-    on: { click: () => { scroller.scrollTop = scroller.scrollHeight; stuck = true; clearNew(); input.focus({ preventScroll: true }); } },
+    on: {
+      click: () => {
+        if (t.hasNewer) { forceBottom = true; store.jumpToLatest(id); input.focus({ preventScroll: true }); return; }
+        scroller.scrollTop = scroller.scrollHeight; stuck = true; clearNew(); input.focus({ preventScroll: true });
+      },
+    },
   }, h('span', { attrs: { 'aria-hidden': 'true' }, text: '↓ ' }), jumpCount);
   msgArea.append(jumpBtn);
 
@@ -300,6 +310,12 @@ export function createConversationView(id, { onBack, onMembers }) {
     jumpBtn.hidden = true;
   }
   function updateJump() {
+    if (t.hasNewer) {
+      jumpBtn.hidden = false;
+      jumpCount.textContent = 'Latest';
+      jumpBtn.setAttribute('aria-label', 'Jump to the latest messages');
+      return;
+    }
     if (stuck) { clearNew(); return; }
     const newest = newestMessageId();
     if (seenNewest && newest && cmpId(newest, seenNewest) > 0) {
@@ -325,10 +341,24 @@ export function createConversationView(id, { onBack, onMembers }) {
     seenNewest = newestMessageId();
   }
 
+  function applyFocus() {
+    const target = focusId;
+    focusId = null;
+    const li = [...itemsEl.querySelectorAll('li.msg[data-message-id]')].find((x) => x.dataset.messageId === target);
+    if (!li) { initialScroll(); return; }
+    const top = li.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop;
+    scroller.scrollTop = Math.max(0, top - Math.max(0, scroller.clientHeight - li.offsetHeight) / 2);
+    stuck = !t.hasNewer && distanceFromBottom() < 90;
+    seenNewest = newestMessageId();
+    li.classList.add('focused');
+    li.dataset.focused = 'true';
+    setTimeout(() => { li.classList.remove('focused'); delete li.dataset.focused; }, 2500);
+  }
+
   function render() {
     renderHeader();
     placeDivider();
-    const atBottom = stuck || distanceFromBottom() < 90;
+    const atBottom = !t.hasNewer && (stuck || distanceFromBottom() < 90);
     // Anchor: the first row visible at the top, to keep the position when older messages are prepended.
     let anchor = null, anchorTop = 0;
     if (!atBottom && initialScrollDone) {
@@ -370,7 +400,13 @@ export function createConversationView(id, { onBack, onMembers }) {
     // The view is built before it is in the document: scrolling then happens at height 0 and means nothing.
     // The first real scroll waits until the list has a size (see the ResizeObserver below).
     if (!laidOut()) return;
-    if (!initialScrollDone) {
+    if (focusId && t.loaded && !t.loading) {
+      applyFocus();
+      initialScrollDone = true;
+      forceBottom = false;
+    } else if (focusId) {
+      // Waiting for the page around the message.
+    } else if (!initialScrollDone) {
       if (t.loaded) { initialScroll(); initialScrollDone = true; forceBottom = false; }
       else scroller.scrollTop = scroller.scrollHeight;
     } else if (forceBottom || atBottom) {
@@ -385,21 +421,28 @@ export function createConversationView(id, { onBack, onMembers }) {
     }
     updateJump();
     maybeLoadOlder();
+    maybeLoadNewer();
+  }
+
+  function maybeLoadNewer() {
+    if (!initialScrollDone || focusId || !laidOut() || !t.loaded || t.loading || !t.hasNewer) return;
+    if (distanceFromBottom() < 150) store.loadNewer(id);
   }
 
   function maybeLoadOlder() {
     // Never while detached or before the first scroll: a list of height 0 "needs" older pages forever.
-    if (!initialScrollDone || !laidOut() || !t.loaded || t.loading || !t.hasMore) return;
+    if (!initialScrollDone || focusId || !laidOut() || !t.loaded || t.loading || !t.hasMore) return;
     if (scroller.scrollTop < 150 || scroller.scrollHeight <= scroller.clientHeight + 10) {
       store.loadOlder(id);
     }
   }
   scroller.addEventListener('scroll', () => {
     if (initialScrollDone && laidOut()) {
-      stuck = distanceFromBottom() < 90;
+      stuck = !t.hasNewer && distanceFromBottom() < 90;
       updateJump();
     }
     maybeLoadOlder();
+    maybeLoadNewer();
   }, { passive: true });
 
   const offs = [
@@ -410,6 +453,11 @@ export function createConversationView(id, { onBack, onMembers }) {
     store.on('list', renderHeader),
     store.on('presence', renderHeader),
     store.on('typing', (cid) => { if (cid === id) renderTyping(); }),
+    store.on('focus', (cid) => {
+      if (cid !== id) return;
+      focusId = store.takeFocus(id);
+      if (focusId) store.openThreadAround(id, focusId).then(render);
+    }),
   ];
   const ro = new ResizeObserver(() => {
     if (!laidOut()) return;
@@ -420,7 +468,8 @@ export function createConversationView(id, { onBack, onMembers }) {
 
   updateComposer();
   render();
-  store.openThread(id).then(render);
+  if (focusId) store.openThreadAround(id, focusId).then(render);
+  else store.openThread(id).then(render);
 
   return {
     el,

@@ -44,7 +44,7 @@ function preview(c) {
   return { text: prefix + (m.deleted ? DELETED_TEXT : m.content), empty: false };
 }
 
-export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNotifications, notifyBar }) {
+export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNotifications, notifyBar, searchBox }) {
   const user = store.me();
   const listEl = h('ul', { class: 'conv-list', testid: 'conversation-list', attrs: { 'aria-label': 'Conversations' } });
   const emptyEl = h('div', { class: 'list-empty', testid: 'conversation-list-empty', hidden: true },
@@ -77,7 +77,7 @@ export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNot
       h('button', { type: 'button', class: 'icon-btn', testid: 'logout-button', title: 'Sign out', attrs: { 'aria-label': 'Sign out' }, on: { click: () => onLogout() } }, icon('logout'))),
   );
 
-  const el = h('aside', { class: 'sidebar', testid: 'sidebar', attrs: { 'aria-label': 'Conversations' } }, header, notifyBar || null, scroller);
+  const el = h('aside', { class: 'sidebar', testid: 'sidebar', attrs: { 'aria-label': 'Conversations' } }, header, searchBox || null, notifyBar || null, scroller);
 
   const items = new Map(); // id -> { el, sig }
 
