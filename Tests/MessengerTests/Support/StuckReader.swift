@@ -8,7 +8,11 @@ import Foundation
 final class StuckReader: Sendable {
     let descriptor: Int32
 
-    static func connect(port: Int, path: String) async throws -> StuckReader {
+    /// The headers of a WebSocket upgrade (a fixed key: the test never checks the accept value).
+    static let webSocketHeaders =
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+    static func connect(port: Int, path: String, headers: String = "Accept: text/event-stream\r\n") async throws -> StuckReader {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         // A tiny receive buffer so the server's writes back up quickly.
         var size: Int32 = 4096
@@ -21,7 +25,7 @@ final class StuckReader: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw TestFailure("connect failed") }
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         return StuckReader(descriptor: fd)
     }
