@@ -14,9 +14,6 @@ struct WebSocketTests {
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
-        let upgrade = [
-            ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13"),
-        ]
         // A refused token: the socket opens, says why in an error frame (the guard's JSON body and status), and
         // closes with 1008; it is never subscribed.
         for token in [nil, "not-a-token", alice.token + "x"] {
@@ -152,7 +149,7 @@ struct WebSocketTests {
         #expect(bobMessages.map { $0.data["mine"] as? Bool } == [true, false, true, false, true, false])
     }
 
-    @Test("lastEventId resumes exactly after the given position; a bad one gets a reset frame")
+    @Test("lastEventId (or a first resume frame) resumes exactly after the given position; a bad one gets a reset frame")
     func resume() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
@@ -172,6 +169,21 @@ struct WebSocketTests {
         try await second.wait { $0.contains { $0.data["id"] as? String == m4["id"] as? String } }
         let ids = second.events.filter { $0["type"] as? String == "message" }.map { $0.data["id"] as? String }
         #expect(ids == [m2, m3, m4].map { $0["id"] as? String })
+
+        // The same from a first `resume` frame (`?resume=frame`: nothing is sent before it).
+        let m5 = try await api.sendMessage(alice, conversation, "five")
+        let third = try await WSClient.connectRaw(server.baseURL + "/api/ws?resume=frame&token=" + bob.token)
+        defer { third.close() }
+        try await third.waitForConnection()
+        try await third.send(json: ["type": "resume", "lastEventId": position])
+        try await third.wait { $0.contains { $0.data["id"] as? String == m5["id"] as? String } }
+        #expect(
+            third.events.filter { $0["type"] as? String == "message" }.map { $0.data["id"] as? String }
+                == [m2, m3, m4, m5].map { $0["id"] as? String })
+        // Later, `resume` is refused (the stream already runs) and the socket stays open.
+        let late = try await third.command(["type": "resume", "lastEventId": position])
+        #expect(late.data["status"] as? Int == 400)
+        #expect(!third.ended)
 
         let stale = try await WSClient.open(server.baseURL, token: bob.token, lastEventID: "1-1-1")
         defer { stale.close() }
@@ -285,6 +297,51 @@ struct WebSocketTests {
         try await healthy.wait(timeout: .seconds(20)) { $0.contains { $0.data["id"] as? String == lastID } }
         #expect(try await stuck.drainReachesEOF(timeout: .seconds(15)))
         stuck.close()
+    }
+
+    @Test("the server pings every heartbeat; a client that answers stays, one that never answers is closed (1001)")
+    func heartbeats() async throws {
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(1) }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        // The real client answers pings by itself.
+        let answering = try await WSClient.open(server.baseURL, token: alice.token)
+        defer { answering.close() }
+        // A raw upgraded socket that reads but never answers.
+        let silent = try await StuckReader.connect(port: server.port, path: "/api/ws?token=\(alice.token)", headers: StuckReader.webSocketHeaders)
+        defer { silent.close() }
+        let bytes = try #require(try await silent.readUntilEOF(timeout: .seconds(10)), "the silent socket was never closed")
+        let response = try #require(bytes.firstRange(of: Array("\r\n\r\n".utf8)))
+        #expect(String(decoding: bytes[..<response.lowerBound], as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+        let frames = Self.frames(in: Array(bytes[response.upperBound...]))
+        let ping = try #require(frames.firstIndex { $0.opcode == 0x9 }, "a ping")
+        let close = try #require(frames.firstIndex { $0.opcode == 0x8 }, "a close frame")
+        #expect(ping < close)
+        #expect(frames[close].payload.prefix(2) == [0x03, 0xE9], "1001")
+        // The answering client outlived it.
+        #expect(!answering.ended)
+    }
+
+    /// Unmasked server frames: opcode and payload.
+    static func frames(in bytes: [UInt8]) -> [(opcode: UInt8, payload: [UInt8])] {
+        var frames: [(opcode: UInt8, payload: [UInt8])] = []
+        var index = 0
+        while index + 2 <= bytes.count {
+            var length = Int(bytes[index + 1] & 0x7F)
+            var start = index + 2
+            if length == 126, start + 2 <= bytes.count {
+                length = Int(bytes[start]) << 8 | Int(bytes[start + 1])
+                start += 2
+            } else if length == 127, start + 8 <= bytes.count {
+                length = bytes[start..<(start + 8)].reduce(0) { $0 << 8 | Int($1) }
+                start += 8
+            }
+            guard start + length <= bytes.count else { break }
+            frames.append((bytes[index] & 0x0F, Array(bytes[start..<(start + length)])))
+            index = start + length
+        }
+        return frames
     }
 
     @Test("graceful shutdown closes sockets with 1001")

@@ -13,12 +13,21 @@ extension WebSocketController {
         var clientId: String?
         var upTo: String?
         var typing: Bool?
+        var lastEventId: String?
     }
 
     /// Reads client frames until the client closes: text frames are commands, answered in order; a binary frame,
     /// a frame past the size limit (the server's frame decoder and `messages(maxSize:)`) or a burst past the rate
     /// limit closes the socket (1003, 1009, 1008); malformed JSON only gets an `error` frame.
-    func readCommands(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, identity: Identity, logger: Logger) async throws {
+    ///
+    /// - Parameter resume: set while the stream waits for the client's first frame (`?resume=frame`): it gets the
+    ///   position of a first `resume` frame, or nil (live) for any other first frame.
+    func readCommands(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, identity: Identity, resume: AsyncStream<String?>.Continuation?,
+        logger: Logger
+    ) async throws {
+        var resume = resume
+        defer { resume?.yield(nil) }
         var bucket = TokenBucket(rate: self.configuration.webSocketFramesPerSecond, burst: 2 * self.configuration.webSocketFramesPerSecond)
         for try await message in inbound.messages(maxSize: self.configuration.maxWebSocketFrame) {
             guard bucket.take() else {
@@ -28,6 +37,21 @@ extension WebSocketController {
             guard case .text(let text) = message else {
                 try await outbound.close(.unacceptableData, reason: "binary frames are not accepted")
                 return
+            }
+            if let waiting = resume {
+                resume = nil
+                let frame = try? Request.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView)
+                if frame?.type == "resume" {
+                    waiting.yield(frame?.lastEventId)
+                    continue
+                }
+                waiting.yield(nil)
+            }
+            if text.contains("resume"), (try? Request.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView))?.type == "resume" {
+                // Only the first frame of a `?resume=frame` socket can choose where the stream starts.
+                try await outbound.write(
+                    .text(Self.errorFrame(AppError.badRequest("resume is only accepted as the first frame, with ?resume=frame"), frame: "resume")))
+                continue
             }
             let reply = await self.reply(to: text, identity: identity, logger: logger)
             try await outbound.write(.text(reply))

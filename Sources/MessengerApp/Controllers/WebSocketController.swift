@@ -55,11 +55,35 @@ public struct WebSocketController: Sendable {
             try await outbound.close(.policyViolation, reason: "unauthorized")
             return
         }
-        let lastEventID = context.request.uri.queryParameters["lastEventId"].map(String.init)
-        guard
-            let start = try await self.realtime.subscribe(
-                identity: identity, channel: context.requestContext.channel, lastEventID: lastEventID)
-        else {
+        let query = context.request.uri.queryParameters
+        let lastEventID = query["lastEventId"].map(String.init)
+        // `?resume=frame`: the stream starts after the client's first frame, which may be `resume` (for clients that
+        // cannot change their URL between reconnects). Nothing is written before it, so the replay is exact.
+        let awaitResume = lastEventID == nil && query["resume"] == "frame"
+        let (resumeIDs, resumeID) = AsyncStream.makeStream(of: String?.self, bufferingPolicy: .bufferingNewest(1))
+        if !awaitResume { resumeID.yield(lastEventID) }
+        let channel = context.requestContext.channel
+        let logger = context.logger
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var iterator = resumeIDs.makeAsyncIterator()
+                guard let position = await iterator.next(), !Task.isCancelled else { return }
+                try await self.stream(identity: identity, channel: channel, lastEventID: position, outbound: outbound)
+            }
+            group.addTask {
+                try await self.readCommands(
+                    inbound: inbound, outbound: outbound, identity: identity, resume: awaitResume ? resumeID : nil, logger: logger)
+            }
+            // Either side ending ends the socket: the stream closed (its close code is sent), or the client left,
+            // broke a limit or closed.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Subscribes (live, or replaying after `lastEventID`) and writes the stream until it ends.
+    private func stream(identity: Identity, channel: any Channel, lastEventID: String?, outbound: WebSocketOutboundWriter) async throws {
+        guard let start = try await self.realtime.subscribe(identity: identity, channel: channel, lastEventID: lastEventID) else {
             // Shutting down, or the session was logged out while the socket opened.
             try await outbound.close(.goingAway, reason: "closed")
             return
@@ -74,15 +98,7 @@ public struct WebSocketController: Sendable {
             subscriber.close(reason: .disconnected)
             realtime.unsubscribe(subscriber)
         }
-        let logger = context.logger
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.writeStream(start: start, subscriber: subscriber, outbound: outbound) }
-            group.addTask { try await self.readCommands(inbound: inbound, outbound: outbound, identity: identity, logger: logger) }
-            // Either side ending ends the socket: the stream closed (its close code is sent), or the client left,
-            // broke a limit or closed.
-            try await group.next()
-            group.cancelAll()
-        }
+        try await self.writeStream(start: start, subscriber: subscriber, outbound: outbound)
     }
 
     /// Writes the stream's frames, then closes the socket with a code that says why the stream ended.

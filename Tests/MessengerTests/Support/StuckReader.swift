@@ -55,6 +55,28 @@ final class StuckReader: Sendable {
         return false
     }
 
+    /// Everything the server sends until it closes the connection; nil if it is still open after `timeout`.
+    func readUntilEOF(timeout: Duration) async throws -> [UInt8]? {
+        let flags = fcntl(self.descriptor, F_GETFL)
+        _ = fcntl(self.descriptor, F_SETFL, flags | O_NONBLOCK)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let count = read(self.descriptor, &buffer, buffer.count)
+            if count == 0 { return received }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    try await Task.sleep(for: .milliseconds(10))
+                    continue
+                }
+                return received
+            }
+            received += buffer[0..<count]
+        }
+        return nil
+    }
+
     func close() {
         Glibc.close(self.descriptor)
     }

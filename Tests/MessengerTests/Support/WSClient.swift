@@ -58,6 +58,17 @@ final class WSClient: Sendable {
         return client
     }
 
+    /// Waits for the upgrade (not for a frame).
+    func waitForConnection(timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if self.state.withLock({ $0.outbound != nil }) { return }
+            if self.ended { throw TestFailure("the WebSocket ended before it opened") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TestFailure("the WebSocket did not open")
+    }
+
     private func start(url: String) {
         let task = Task {
             var logger = Logger(label: "ws-test-client")
