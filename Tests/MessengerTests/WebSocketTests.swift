@@ -299,12 +299,27 @@ struct WebSocketTests {
         stuck.close()
     }
 
-    @Test("the server pings every heartbeat; a client that answers stays, one that never answers is closed (1001)")
+    @Test("per-user limit across transports; the server pings every heartbeat; a client that never answers is closed (1001)")
     func heartbeats() async throws {
-        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(1) }
+        let server = try await TestServer.start {
+            $0.heartbeatInterval = .seconds(1)
+            $0.maxStreamsPerUser = 2
+        }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
+        // Beyond the per-user limit (SSE and WebSocket together) the oldest socket is told `closed` and closed.
+        let carol = try await api.devLogin(uniqueName("c"))
+        let oldest = try await WSClient.open(server.baseURL, token: carol.token)
+        let sse = try await SSEClient.open(server.baseURL, token: carol.token)
+        defer { sse.close() }
+        let newest = try await WSClient.open(server.baseURL, token: carol.token)
+        defer { newest.close() }
+        try await oldest.waitForEnd()
+        #expect(oldest.frames.last?["type"] as? String == "closed")
+        #expect(oldest.frames.last?.data["reason"] as? String == "too_many_streams")
+        #expect(oldest.closeCode == .policyViolation)
+        #expect(!newest.ended)
         // The real client answers pings by itself.
         let answering = try await WSClient.open(server.baseURL, token: alice.token)
         defer { answering.close() }
