@@ -20,22 +20,27 @@ final class ChatSocket: Sendable {
     private let state = Mutex<(outbound: WebSocketOutboundWriter?, lastEventID: String?)>((nil, nil))
 
     init(baseURL: String, token: String) {
-        self.url = baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/api/ws?token=" + token
+        // `resume=frame`: the server writes nothing before our first frame (the `resume` with our position), so no
+        // frame can arrive in the same packet as the 101, where the WebSocket client could miss it.
+        self.url = baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/api/ws?resume=frame&token=" + token
         (self.events, self.continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
-    /// Connects and reconnects until cancelled (0.5 s, doubling up to 5 s, between attempts).
+    /// Connects and reconnects until cancelled (0.5 s, doubling up to 5 s, between attempts), each time resuming
+    /// after the last position seen.
     func run() async {
         var logger = Logger(label: "messenger-chat")
         logger.logLevel = .critical
         var delay = Duration.milliseconds(500)
         while !Task.isCancelled {
-            var url = self.url
-            if let last = self.state.withLock({ $0.lastEventID }) { url += "&lastEventId=" + last }
+            let url = self.url
+            let last = self.state.withLock { $0.lastEventID }
             var reason = "closed"
             do {
                 let close = try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) {
                     inbound, outbound, _ in
+                    let resume: [String: Any] = ["type": "resume", "lastEventId": last.map { $0 as Any } ?? NSNull()]
+                    try await outbound.write(.text(String(decoding: try JSONSerialization.data(withJSONObject: resume), as: UTF8.self)))
                     self.state.withLock { $0.outbound = outbound }
                     self.continuation.yield(.connected)
                     for try await message in inbound.messages(maxSize: 1 << 22) {

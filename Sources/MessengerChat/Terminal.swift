@@ -7,6 +7,9 @@ import Foundation
 
 /// The controlling terminal: raw mode on the alternate screen, keys read on a dedicated thread (never on the
 /// cooperative pool), resizes through `SIGWINCH`.
+///
+/// `@unchecked Sendable`: its mutable state (the saved settings, the signal source) is set in ``start()`` and read
+/// in ``stop()``, both by the client's one loop; the reader thread and the signal handler only use the stream.
 final class Terminal: @unchecked Sendable {
     enum Input: Sendable {
         case bytes([UInt8])
@@ -29,8 +32,9 @@ final class Terminal: @unchecked Sendable {
         var raw = self.saved
         raw.c_lflag &= ~tcflag_t(ECHO | ICANON | ISIG | IEXTEN)
         raw.c_iflag &= ~tcflag_t(IXON | ICRNL | BRKINT | INPCK | ISTRIP)
-        raw.c_cc.16 = 1  // VMIN
-        raw.c_cc.17 = 0  // VTIME
+        // Each read returns as soon as one byte is there (VMIN 1, VTIME 0; Linux's indices 6 and 5).
+        raw.c_cc.6 = 1
+        raw.c_cc.5 = 0
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw)
         self.write("\u{1B}[?1049h\u{1B}[?25l")
         let continuation = self.continuation

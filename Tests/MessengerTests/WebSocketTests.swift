@@ -16,20 +16,29 @@ struct WebSocketTests {
         let alice = try await api.devLogin(uniqueName("a"))
         // A refused token: the socket opens, says why in an error frame (the guard's JSON body and status), and
         // closes with 1008; it is never subscribed.
+        // (Read off a raw socket: these frames follow the 101 at once, in the same packet, which is exactly when the
+        // swift-websocket client can miss them.)
         for token in [nil, "not-a-token", alice.token + "x"] {
-            let refused = try await WSClient.connectRaw(server.baseURL + "/api/ws" + (token.map { "?token=" + $0 } ?? ""))
-            try await refused.waitForEnd()
-            #expect(refused.closeCode == .policyViolation)
-            #expect(refused.closeReason == "unauthorized")
-            let error = try #require(refused.frames.first)
+            let path = "/api/ws" + (token.map { "?token=" + $0 } ?? "")
+            let frames = try await Self.rawSocketFrames(port: server.port, path: path)
+            try #require(frames.count == 2, "\(frames)")
+            #expect(frames[0].opcode == 0x1)
+            let error = try JSONSerialization.jsonObject(with: Data(frames[0].payload)) as? [String: Any] ?? [:]
             #expect(error["type"] as? String == "error")
             #expect(error.data["status"] as? Int == 401)
             #expect(error.data["error"] as? String == (token == nil ? "missing token" : "invalid or expired token"))
-            #expect(refused.frames.count == 1)
+            #expect(frames[1].opcode == 0x8)
+            #expect(frames[1].payload.prefix(2) == [0x03, 0xF0], "1008")
+            #expect(String(decoding: frames[1].payload.dropFirst(2), as: UTF8.self) == "unauthorized")
         }
         let plain = try await api.send(.GET, "/api/ws", token: alice.token)
         #expect(plain.status == 426)
         #expect(plain.error?.contains("WebSocket") == true)
+        let badParameter = try await api.send(.GET, "/api/ws?resume=yes", token: alice.token)
+        #expect(badParameter.status == 400)
+        let badOnSocket = try await Self.rawSocketFrames(port: server.port, path: "/api/ws?resume=yes&token=" + alice.token)
+        #expect((try? JSONSerialization.jsonObject(with: Data(badOnSocket.first?.payload ?? [])) as? [String: Any])?.data["status"] as? Int == 400)
+        #expect(badOnSocket.last?.payload.prefix(2) == [0x03, 0xF0], "1008")
         let plainNoToken = try await api.send(.GET, "/api/ws")
         #expect(plainNoToken.status == 401)
         #expect(plainNoToken.error == "missing token")
@@ -163,7 +172,7 @@ struct WebSocketTests {
         try await first.waitForEnd()
         let m2 = try await api.sendMessage(alice, conversation, "two")
         let m3 = try await api.sendMessage(alice, conversation, "three")
-        let second = try await WSClient.open(server.baseURL, token: bob.token, lastEventID: position)
+        let second = try await WSClient.open(server.baseURL, token: bob.token, lastEventID: position, byQuery: true)
         defer { second.close() }
         let m4 = try await api.sendMessage(alice, conversation, "four")
         try await second.wait { $0.contains { $0.data["id"] as? String == m4["id"] as? String } }
@@ -218,7 +227,8 @@ struct WebSocketTests {
                     socket = first
                     next = nil
                 } else {
-                    socket = try await WSClient.open(bases.randomElement()!, token: reader.token, lastEventID: lastID)
+                    // Both ways of resuming: the query parameter and the first frame.
+                    socket = try await WSClient.open(bases.randomElement()!, token: reader.token, lastEventID: lastID, byQuery: Bool.random())
                 }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...150)))
                 socket.close()
@@ -336,6 +346,20 @@ struct WebSocketTests {
         #expect(frames[close].payload.prefix(2) == [0x03, 0xE9], "1001")
         // The answering client outlived it.
         #expect(!answering.ended)
+    }
+
+    /// The frames a raw upgraded socket receives up to the server's close frame.
+    static func rawSocketFrames(port: Int, path: String) async throws -> [(opcode: UInt8, payload: [UInt8])] {
+        let socket = try await StuckReader.connect(port: port, path: path, headers: StuckReader.webSocketHeaders)
+        defer { socket.close() }
+        func frames(_ bytes: [UInt8]) -> [(opcode: UInt8, payload: [UInt8])] {
+            guard let head = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return [] }
+            return Self.frames(in: Array(bytes[head.upperBound...]))
+        }
+        let bytes = try await socket.receive(timeout: .seconds(10)) { frames($0).contains { $0.opcode == 0x8 } }
+        let received = try #require(bytes, "no close frame")
+        #expect(String(decoding: received.prefix(12), as: UTF8.self) == "HTTP/1.1 101")
+        return frames(received)
     }
 
     /// Unmasked server frames: opcode and payload.

@@ -131,18 +131,39 @@ def main():
         bob_token = server.login(bob)
         carol_token = server.login(carol)
         conversation = server.call("POST", "/api/conversations", bob_token, {"username": alice})["id"]
+        # More history than the first page (50) holds, so scrolling up must load an older page.
+        for n in range(60):
+            server.call("POST", f"/api/conversations/{conversation}/messages", bob_token, {"content": f"history {n}"})
         server.call("POST", f"/api/conversations/{conversation}/messages", bob_token, {"content": "sent before you came"})
 
         tmux("new-session", "-d", "-s", SESSION, "-x", "100", "-y", "30",
              f"{BINARY} chat --url {server.base} --username {alice}")
 
-        step("the list shows the conversation with its unread count", lambda: (wait_screen("connected"), wait_screen(f"{bob} (1)")))
+        step("the list shows the conversation with its unread count", lambda: (wait_screen("connected"), wait_screen(f"{bob} (61)")))
 
         def open_conversation():
             tmux("send-keys", "-t", SESSION, "Enter")
             wait_screen(f"{bob}: sent before you came")
             wait_screen(f"{bob}>")
         step("Enter opens it with its history", open_conversation)
+
+        def scroll_history():
+            def shows_first():
+                return any(line.endswith(f"{bob}: history 0") for line in screen().splitlines())
+            for _ in range(15):
+                if shows_first():
+                    break
+                tmux("send-keys", "-t", SESSION, "PPage")
+                try:
+                    wait_until(shows_first, "history 0", timeout=1)
+                except AssertionError:
+                    pass
+            assert shows_first(), screen()
+            assert "sent before you came" not in screen()
+            for _ in range(15):
+                tmux("send-keys", "-t", SESSION, "NPage")
+            wait_screen(f"{bob}: sent before you came")
+        step("PgUp scrolls back through history, loading older pages; PgDn returns", scroll_history)
 
         def receive_live():
             server.call("POST", f"/api/conversations/{conversation}/messages", bob_token, {"content": "a message from the API"})

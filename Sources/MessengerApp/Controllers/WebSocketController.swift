@@ -32,8 +32,9 @@ public struct WebSocketController: Sendable {
             "ws",
             shouldUpgrade: { request, context in
                 guard request.headers[.upgrade]?.lowercased() == "websocket" else {
-                    // A plain request: the guard's JSON 401 first, then 426.
+                    // A plain request: the guard's JSON 401 first, then a bad parameter's 400, then 426.
                     _ = try context.requireIdentity()
+                    try Self.validate(request)
                     throw AppError(Self.upgradeRequired, "this endpoint speaks WebSocket: send an upgrade request", headers: [.upgrade: "websocket"])
                 }
                 // An upgrade with a refused token still upgrades: the socket then says why and closes (1008).
@@ -46,6 +47,13 @@ public struct WebSocketController: Sendable {
         )
     }
 
+    /// A parameter is never ignored: `resume` can only be `frame`.
+    static func validate(_ request: Request) throws {
+        if let resume = request.uri.queryParameters["resume"], resume != "frame" {
+            throw AppError.badRequest("invalid 'resume': the only value is 'frame'")
+        }
+    }
+
     @Sendable func session(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
     ) async throws {
@@ -53,6 +61,13 @@ public struct WebSocketController: Sendable {
             let failure = context.requestContext.authFailure ?? AppError.unauthorized()
             try await outbound.write(.text(Self.errorFrame(failure, frame: nil)))
             try await outbound.close(.policyViolation, reason: "unauthorized")
+            return
+        }
+        do {
+            try Self.validate(context.request)
+        } catch let error as AppError {
+            try await outbound.write(.text(Self.errorFrame(error, frame: nil)))
+            try await outbound.close(.policyViolation, reason: "invalid request")
             return
         }
         let query = context.request.uri.queryParameters

@@ -57,6 +57,11 @@ final class StuckReader: Sendable {
 
     /// Everything the server sends until it closes the connection; nil if it is still open after `timeout`.
     func readUntilEOF(timeout: Duration) async throws -> [UInt8]? {
+        try await self.receive(timeout: timeout) { _ in false }
+    }
+
+    /// What the server sent until `done` says so or the connection ends; nil on timeout.
+    func receive(timeout: Duration, until done: ([UInt8]) -> Bool) async throws -> [UInt8]? {
         let flags = fcntl(self.descriptor, F_GETFL)
         _ = fcntl(self.descriptor, F_SETFL, flags | O_NONBLOCK)
         var received: [UInt8] = []
@@ -73,6 +78,7 @@ final class StuckReader: Sendable {
                 return received
             }
             received += buffer[0..<count]
+            if done(received) { return received }
         }
         return nil
     }
