@@ -34,6 +34,11 @@ struct Chat: AsyncParsableCommand {
 
     func run() async throws {
         let password = self.password ?? ProcessInfo.processInfo.environment["MESSENGER_PASSWORD"]
-        try await ChatApp(baseURL: self.url, username: self.username, password: password, token: self.resolvedToken).run()
+        do {
+            try await ChatApp(baseURL: self.url, username: self.username, password: password, token: self.resolvedToken).run()
+        } catch {
+            FileHandle.standardError.write(Data("messenger chat: \(self.url): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
