@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Quick start: the whole test suite. Swift tests (each test run starts its own PostgreSQL), the web app in a real
-# Chromium, schemathesis fuzzing of the OpenAPI contract, a quick benchmark pass (asserts only that nothing was lost), and the swift-format check.
+# Chromium, the terminal client under tmux, schemathesis fuzzing of the OpenAPI contract, a quick benchmark pass (asserts only that nothing was lost), and the swift-format check.
 set -euo pipefail
 cd "$(dirname "$0")"
-WANT_BROWSER=1 ./scripts/bootstrap.sh
+WANT_BROWSER=1 WANT_TMUX=1 ./scripts/bootstrap.sh
 
 echo "== swift format lint"
 swift format lint --recursive --strict Package.swift Sources Tests
@@ -16,6 +16,9 @@ swift test --skip-build
 
 echo "== API contract (OpenAPI document, schemathesis against a live server)"
 ./scripts/fuzz-api.sh
+
+echo "== terminal client (tmux)"
+bash Tests/terminal/run.sh
 
 echo "== browser tests"
 bash Tests/browser/run.sh

@@ -4,6 +4,7 @@
 set -euo pipefail
 
 want_browser=${WANT_BROWSER:-0}
+want_tmux=${WANT_TMUX:-0}
 packages=()
 dpkg -s libpq-dev >/dev/null 2>&1 || packages+=(libpq-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
@@ -12,6 +13,10 @@ command -v pgbench >/dev/null 2>&1 || packages+=(postgresql-contrib)
 if [ "$want_browser" = 1 ]; then
     command -v chromium >/dev/null 2>&1 || packages+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+fi
+
+if [ "$want_tmux" = 1 ]; then
+    command -v tmux >/dev/null 2>&1 || packages+=(tmux)
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then

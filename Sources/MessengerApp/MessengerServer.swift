@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import PostgresLibPQ
@@ -120,16 +122,32 @@ public struct MessengerServer {
         let guarded = api.group().add(middleware: AuthMiddleware(authenticator: authenticator))
         auth.protectedRoutes(on: guarded)
         ConversationController(conversations: conversations, users: users, events: realtime, configuration: configuration).routes(on: guarded)
-        MessageController(conversations: conversations, events: realtime, configuration: configuration).routes(on: guarded)
+        let messageController = MessageController(conversations: conversations, events: realtime, configuration: configuration)
+        messageController.routes(on: guarded)
         MessageEditController(messages: conversations, events: realtime, configuration: configuration).routes(on: guarded)
         MembershipHistoryController(history: conversations).routes(on: guarded)
         SearchController(search: PostgresSearchRepository(pool: pool)).routes(on: guarded)
         StreamController(realtime: realtime, configuration: configuration).routes(on: guarded)
-        TypingController(presence: presenceRepository, realtime: realtime, configuration: configuration).routes(on: guarded)
+        let typingController = TypingController(presence: presenceRepository, realtime: realtime, configuration: configuration)
+        typingController.routes(on: guarded)
+        WebSocketController(realtime: realtime, messages: messageController, typing: typingController, configuration: configuration)
+            .routes(on: guarded)
         WebAppController(webDirectory: configuration.webDirectory).routes(on: router)
 
+        // The same router answers WebSocket upgrades: `GET /api/ws` runs through the same middleware and guard.
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: configuration.maxWebSocketFrame,
+            autoPing: .enabled(timePeriod: configuration.heartbeatInterval)
+        )
+        let webSocketResponder = router.buildResponder()
         let app = Application(
             router: router,
+            server: HTTPServerBuilder { responder in
+                UpgradeSafeHTTPChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: .init(ws: webSocket))
+                )
+            },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("messenger listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

@@ -173,6 +173,7 @@ struct ConversationTests {
         #expect(walked.count == 12)
         #expect(Set(walked) == Set(ids))
         #expect(try await api.send(.GET, "/api/conversations?before=garbage", token: me.token).status == 400)
+        #expect(try await api.send(.GET, "/api/conversations?before=-227338806621828628_52", token: me.token).status == 400)
         #expect(try await api.send(.GET, "/api/conversations?first=0", token: me.token).status == 400)
     }
 

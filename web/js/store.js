@@ -522,7 +522,9 @@ export async function receiveConversationEvent(ev) {
   const user = me();
   if (ev && user && ev.type === 'left' && ev.user && ev.user.id === user.id) {
     const c = state.convs.get(ev.conversationId);
-    rememberLeft(ev.conversationId, c && c.title);
+    // Left through this tab's dialog, the conversation is already gone here and its title remembered: an event that
+    // arrives after the answer must not overwrite that title with nothing.
+    if (c || leftTitle(ev.conversationId) === null) rememberLeft(ev.conversationId, c && c.title);
     removeConversation(ev.conversationId);
     emit('left', ev.conversationId);
     return;

@@ -27,6 +27,10 @@ public struct AppConfiguration: Sendable {
     public var maxStreamsPerUser = 10
     /// Events buffered per SSE connection before it is cut off as too slow.
     public var streamBufferSize = 1024
+    /// Largest inbound WebSocket frame or message; a bigger one closes the socket with 1009.
+    public var maxWebSocketFrame = 16 * 1024
+    /// Inbound WebSocket frames allowed per second per socket (with a burst of twice as many); more closes it with 1008.
+    public var webSocketFramesPerSecond = 20
     /// How far back `Last-Event-ID` can resume before the client is told to reset.
     public var resumeWindow: Duration = .seconds(24 * 3600)
     /// Most events replayed on resume; beyond that the client is told to reset.

@@ -27,23 +27,32 @@ public struct MessageController: Sendable {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
         let input = try await request.decodeJSON(as: CreateInput.self, limit: self.configuration.maxBodySize)
-        let content = MessageContent.normalize(input.content ?? "")
+        let (message, created) = try await self.send(
+            userID: identity.userID, conversationID: conversationID, content: input.content, clientID: input.clientId)
+        return message.response(status: created ? .created : .ok)
+    }
+
+    /// Validates and stores a message, then wakes delivery; shared by the REST route and the WebSocket `send`
+    /// frame, so both have the same rules, limits and error texts. `created` is false for a resend with a
+    /// `clientID` already stored (the stored message comes back).
+    func send(userID: Int64, conversationID: Int64, content rawContent: String?, clientID: String?) async throws -> (Message, created: Bool) {
+        let content = MessageContent.normalize(rawContent ?? "")
         if content.isEmpty || content.count > self.configuration.maxMessageLength {
             throw AppError.validation(["content": "content must be 1-\(self.configuration.maxMessageLength) characters"])
         }
-        if let clientID = input.clientId, clientID.isEmpty || clientID.count > 64 {
+        if let clientID, clientID.isEmpty || clientID.count > 64 {
             throw AppError.validation(["clientId": "clientId must be 1-64 characters"])
         }
         guard
             let (message, created) = try await self.conversations.createMessage(
-                userID: identity.userID,
+                userID: userID,
                 conversationID: conversationID,
                 content: content,
-                clientID: input.clientId
+                clientID: clientID
             )
         else { throw AppError.notFound("conversation not found") }
         if created { self.events.messageCreated(id: Int64(message.id)!, conversationID: conversationID) }
-        return message.response(status: created ? .created : .ok)
+        return (message, created)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -82,15 +91,21 @@ public struct MessageController: Sendable {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
         let input = try await request.decodeOptionalJSON(as: ReadInput.self, limit: self.configuration.maxBodySize)
+        try await self.markRead(userID: identity.userID, conversationID: conversationID, upTo: input?.upTo)
+        return Response(status: .noContent)
+    }
+
+    /// Marks the conversation read up to `upTo` (a message id; nil: everything), then wakes delivery; shared by the
+    /// REST route and the WebSocket `read` frame.
+    func markRead(userID: Int64, conversationID: Int64, upTo text: String?) async throws {
         var upTo: Int64?
-        if let text = input?.upTo {
+        if let text {
             guard let id = ID.parse(text) else { throw AppError.notFound("message not found") }
             upTo = id
         }
-        switch try await self.conversations.markRead(userID: identity.userID, conversationID: conversationID, upTo: upTo) {
+        switch try await self.conversations.markRead(userID: userID, conversationID: conversationID, upTo: upTo) {
         case .done(let moved):
-            if moved { self.events.messagesRead(conversationID: conversationID, userID: identity.userID) }
-            return Response(status: .noContent)
+            if moved { self.events.messagesRead(conversationID: conversationID, userID: userID) }
         case .notFound: throw AppError.notFound("conversation not found")
         case .messageNotFound: throw AppError.notFound("message not found")
         }

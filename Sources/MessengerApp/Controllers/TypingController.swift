@@ -25,10 +25,16 @@ public struct TypingController: Sendable {
         let identity = try context.requireIdentity()
         guard let conversationID = ID.parse(context.parameters.get("id")) else { throw AppError.notFound("conversation not found") }
         let input = try await request.decodeJSON(as: Input.self, limit: self.configuration.maxBodySize)
-        guard let username = try await self.presence.participantName(userID: identity.userID, conversationID: conversationID) else {
+        try await self.setTyping(userID: identity.userID, conversationID: conversationID, isTyping: input.typing)
+        return Response(status: .noContent)
+    }
+
+    /// Relays a typing change to the other participants (404 for a non-participant); shared by the REST route and
+    /// the WebSocket `typing` frame.
+    func setTyping(userID: Int64, conversationID: Int64, isTyping: Bool) async throws {
+        guard let username = try await self.presence.participantName(userID: userID, conversationID: conversationID) else {
             throw AppError.notFound("conversation not found")
         }
-        await self.realtime.typing(userID: identity.userID, username: username, conversationID: conversationID, isTyping: input.typing)
-        return Response(status: .noContent)
+        await self.realtime.typing(userID: userID, username: username, conversationID: conversationID, isTyping: isTyping)
     }
 }

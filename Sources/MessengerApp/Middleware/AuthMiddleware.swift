@@ -10,14 +10,25 @@ public struct AuthMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        do {
+            context.identity = try await self.identify(request)
+        } catch let error as AppError where request.headers[.upgrade]?.lowercased() == "websocket" {
+            // A refused WebSocket upgrade can only be a bare 400 (browsers do not even show its status), so the
+            // socket opens and says why in an `error` frame before closing (see ``WebSocketController``).
+            context.authFailure = error
+        }
+        return try await next(request, context)
+    }
+
+    /// The identity of the request's token, or a 401.
+    func identify(_ request: Request) async throws -> Identity {
         guard let token = Authenticator.token(from: request) else {
             throw AppError.unauthorized("missing token")
         }
         guard let identity = try await self.authenticator.authenticate(token) else {
             throw AppError.unauthorized("invalid or expired token")
         }
-        var context = context
-        context.identity = identity
-        return try await next(request, context)
+        return identity
     }
 }

@@ -11,36 +11,52 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as AppError {
-            return Self.response(error)
-        } catch let error as HTTPError {
-            var appError = AppError(error.status, error.body ?? Self.defaultMessage(error.status))
-            appError.headers = error.headers
-            if error.status == .notFound && error.body == nil { appError.message = "not found" }
-            return Self.response(appError)
-        } catch is NIOTooManyBytesError {
-            return Self.response(AppError(.contentTooLarge, "request body too large"))
-        } catch let error as DecodingError {
-            return Self.response(AppError(.badRequest, Self.describe(error)))
-        } catch let error as PostgresError where error.kind == .invalidBind {
-            // Input validation should have caught it; a client's bad text is still the client's error, not ours.
-            context.logger.warning("invalid text reached the database layer", metadata: ["error": "\(error.debugDescription)"])
-            return Self.response(AppError(.unprocessableContent, "invalid text in the request"))
-        } catch let error as PostgresError {
-            context.logger.error("database error", metadata: ["error": "\(error.debugDescription)"])
-            if error.isConnectionError || error.kind == .poolTimeout {
-                return Self.response(AppError(.serviceUnavailable, "database unavailable"))
-            }
-            return Self.response(AppError(.internalServerError, "internal error"))
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
-            return Self.response(AppError(.internalServerError, "internal error"))
+            return Self.response(Self.appError(error, logger: context.logger))
+        }
+    }
+
+    /// The client error an error stands for (also used for WebSocket `error` frames). Database text and unexpected
+    /// errors go to the log only.
+    static func appError(_ error: any Error, logger: Logger) -> AppError {
+        switch error {
+        case let error as AppError:
+            return error
+        case let error as HTTPError:
+            var appError = AppError(error.status, error.body ?? Self.defaultMessage(error.status))
+            appError.headers = error.headers
+            if error.status == .notFound && error.body == nil { appError.message = "not found" }
+            return appError
+        case is NIOTooManyBytesError:
+            return AppError(.contentTooLarge, "request body too large")
+        case let error as DecodingError:
+            return AppError(.badRequest, Self.describe(error))
+        case let error as PostgresError where error.kind == .invalidBind:
+            // Input validation should have caught it; a client's bad text is still the client's error, not ours.
+            logger.warning("invalid text reached the database layer", metadata: ["error": "\(error.debugDescription)"])
+            return AppError(.unprocessableContent, "invalid text in the request")
+        case let error as PostgresError:
+            logger.error("database error", metadata: ["error": "\(error.debugDescription)"])
+            if error.isConnectionError || error.kind == .poolTimeout {
+                return AppError(.serviceUnavailable, "database unavailable")
+            }
+            return AppError(.internalServerError, "internal error")
+        default:
+            logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            return AppError(.internalServerError, "internal error")
         }
     }
 
     static func response(_ error: AppError) -> Response {
+        var headers = error.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: Self.body(error))))
+    }
+
+    /// The JSON body of an error (also the `data` of a WebSocket `error` frame).
+    static func body(_ error: AppError) -> String {
         var body = "{\"error\":" + JSONText.quote(error.message)
         if let fields = error.fieldErrors {
             body += ",\"errors\":{"
@@ -53,9 +69,7 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         }
         body += "}"
-        var headers = error.headers
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return body
     }
 
     static func defaultMessage(_ status: HTTPResponse.Status) -> String {

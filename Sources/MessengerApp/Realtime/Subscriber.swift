@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// One open SSE stream: a bounded queue of frames that its response writer drains.
+/// One open stream (SSE, or a WebSocket that translates the same frames, see ``WebSocketFrame``): a bounded queue of frames that its response writer drains.
 ///
 /// Delivery never waits: a frame that does not fit in the queue closes the connection instead (its client
 /// reconnects with `Last-Event-ID` and catches up from the database), so a slow reader cannot hold up anybody.
@@ -23,6 +23,8 @@ public final class Subscriber: Sendable {
         /// While replaying from the database, live events wait here.
         var held: [StreamEvent]?
         var closed = false
+        /// Why it ended (the WebSocket transport turns it into a close code).
+        var closeReason: CloseReason?
         /// Whether this stream still counts towards its user's presence.
         var countsForPresence = true
     }
@@ -54,6 +56,9 @@ public final class Subscriber: Sendable {
             return state.countsForPresence
         }
     }
+
+    /// Why the stream ended; nil while it is open.
+    var closeReason: CloseReason? { self.state.withLock { $0.closeReason } }
 
     /// The position this subscriber has reached.
     var cursor: StreamPosition { self.state.withLock { $0.cursor } }
@@ -129,8 +134,10 @@ public final class Subscriber: Sendable {
     /// is told so with a named `closed` event first.
     func close(reason: CloseReason) {
         let wasOpen = self.state.withLock { state -> Bool in
-            defer { state.closed = true }
-            return !state.closed
+            guard !state.closed else { return false }
+            state.closed = true
+            state.closeReason = reason
+            return true
         }
         guard wasOpen else { return }
         self.metrics.streamClosed(reason)

@@ -11,7 +11,9 @@ public struct ConversationCursor: Sendable, Equatable {
 
     public init?(_ text: String) {
         let parts = text.split(separator: "_")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = ID.parse(String(parts[1])) else { return nil }
+        // Never negative: the server writes none, and far enough back PostgreSQL's timestamp range ends (found by
+        // schemathesis: `-227338806621828628_52` was a 500).
+        guard parts.count == 2, let micros = Int64(parts[0]), micros >= 0, let id = ID.parse(String(parts[1])) else { return nil }
         self.activityMicros = micros
         self.id = id
         // Only the form the server writes (no sign, no leading zeros): one cursor, one spelling.

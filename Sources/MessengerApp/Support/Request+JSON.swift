@@ -18,7 +18,8 @@ extension Request {
         return try Self.decode(T.self, from: buffer.readableBytesView)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from bytes: ByteBufferView) throws -> T {
+    /// Decodes JSON text with the same checks as a request body (also used for WebSocket frames).
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: ByteBufferView) throws -> T {
         if let field = JSONTextCheck.fieldWithBadText(in: bytes) {
             throw AppError.validation([field: "\(field) must not contain NUL characters or unpaired surrogates"])
         }

@@ -8,7 +8,11 @@ import Foundation
 final class StuckReader: Sendable {
     let descriptor: Int32
 
-    static func connect(port: Int, path: String) async throws -> StuckReader {
+    /// The headers of a WebSocket upgrade (a fixed key: the test never checks the accept value).
+    static let webSocketHeaders =
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+    static func connect(port: Int, path: String, headers: String = "Accept: text/event-stream\r\n") async throws -> StuckReader {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         // A tiny receive buffer so the server's writes back up quickly.
         var size: Int32 = 4096
@@ -21,7 +25,7 @@ final class StuckReader: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw TestFailure("connect failed") }
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         return StuckReader(descriptor: fd)
     }
@@ -49,6 +53,34 @@ final class StuckReader: Sendable {
             }
         }
         return false
+    }
+
+    /// Everything the server sends until it closes the connection; nil if it is still open after `timeout`.
+    func readUntilEOF(timeout: Duration) async throws -> [UInt8]? {
+        try await self.receive(timeout: timeout) { _ in false }
+    }
+
+    /// What the server sent until `done` says so or the connection ends; nil on timeout.
+    func receive(timeout: Duration, until done: ([UInt8]) -> Bool) async throws -> [UInt8]? {
+        let flags = fcntl(self.descriptor, F_GETFL)
+        _ = fcntl(self.descriptor, F_SETFL, flags | O_NONBLOCK)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let count = read(self.descriptor, &buffer, buffer.count)
+            if count == 0 { return received }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    try await Task.sleep(for: .milliseconds(10))
+                    continue
+                }
+                return received
+            }
+            received += buffer[0..<count]
+            if done(received) { return received }
+        }
+        return nil
     }
 
     func close() {
