@@ -192,9 +192,14 @@ struct PushWebhookTests {
 
     @Test("a message arriving while its conversation's push is being delivered, which then fails: one later push counts both")
     func failedDeliveryMergesIntoNewerPush() async throws {
-        let receiver = PushReceiver(script: [500], delay: .seconds(3))
+        // The receiver holds its answer until the second message is stored: the order of events is the test's, not
+        // a race between a delay and a loaded machine.
+        let receiver = PushReceiver(script: [500], held: true)
         try await receiver.start()
-        defer { Task { await receiver.stop() } }
+        defer {
+            receiver.release()
+            Task { await receiver.stop() }
+        }
         let server = try await Self.server(receiver)
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
@@ -202,6 +207,8 @@ struct PushWebhookTests {
         // The first push is out (leased, the receiver is answering slowly): the next message gets a pending row of its own.
         _ = try await Self.waitForOutbox(server.database) { $0.first?.state == "sending" }
         let two = try #require(try await chat.api.sendMessage(chat.alice, chat.conversation, "two")["id"] as? String)
+        #expect(try await Self.outbox(server.database).map(\.state) == ["sending", "pending"])
+        receiver.release()
         let rows = try await Self.waitForOutbox(server.database) { $0.count == 2 && $0.last?.state == "delivered" }
         #expect(rows.map(\.state) == ["dropped", "delivered"])
         #expect(rows.last?.messageCount == 2)

@@ -278,9 +278,13 @@ struct RealtimeTests {
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
-        let streams = try await (0..<5).asyncMap { _ in try await SSEClient.connect(server.baseURL, token: alice.token) }
-        try await Self.waitFor { server.realtime.registry.count == 5 }
-        for stream in streams { stream.close() }
+        // Raw sockets, so "the client went away" is exactly one close(2) (an HTTP client library's cancellation may
+        // keep or pool its connection), and the heartbeat never comes: only noticing the close can pass.
+        let path = "/api/messages?token=\(alice.token)"
+        let sockets = try await (0..<5).asyncMap { _ in try await StuckReader.connect(port: server.port, path: path) }
+        for socket in sockets { _ = try await socket.receive(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\nid: ") } }
+        #expect(server.realtime.registry.count == 5)
+        for socket in sockets { socket.close() }
         try await Self.waitFor(timeout: .seconds(3)) { server.realtime.registry.count == 0 }
     }
 

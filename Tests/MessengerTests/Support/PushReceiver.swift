@@ -21,6 +21,8 @@ final class PushReceiver: Sendable {
 
     private let state: Mutex<(requests: [Request], script: [Int])>
     private let delay: Duration
+    /// While held, answers wait for ``release()`` (a test decides when a delivery ends, not a clock).
+    private let gate: Mutex<(held: Bool, waiters: [CheckedContinuation<Void, Never>])>
     private let running = Mutex<(group: ServiceGroup, task: Task<Void, any Error>)?>(nil)
     private(set) var port: Int {
         get { self.portBox.withLock { $0 } }
@@ -33,10 +35,32 @@ final class PushReceiver: Sendable {
     /// Requests answered with 2xx.
     var accepted: [Request] { self.requests.filter { (200..<300).contains($0.answered) } }
 
-    /// `script`: the statuses of the first answers; `delay`: how long each answer takes.
-    init(script: [Int] = [], delay: Duration = .zero) {
+    /// `script`: the statuses of the first answers; `delay`: how long each answer takes; `held`: answers wait for
+    /// ``release()``.
+    init(script: [Int] = [], delay: Duration = .zero, held: Bool = false) {
         self.state = Mutex(([], script))
         self.delay = delay
+        self.gate = Mutex((held, []))
+    }
+
+    /// Lets held answers (and all later ones) go.
+    func release() {
+        let waiters = self.gate.withLock { gate in
+            gate.held = false
+            defer { gate.waiters = [] }
+            return gate.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitForRelease() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let held = self.gate.withLock { gate in
+                if gate.held { gate.waiters.append(continuation) }
+                return gate.held
+            }
+            if !held { continuation.resume() }
+        }
     }
 
     /// Starts listening on `port` (0: a free one).
@@ -45,6 +69,7 @@ final class PushReceiver: Sendable {
         router.post("/hook") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             if self.delay > .zero { try await Task.sleep(for: self.delay) }
+            await self.waitForRelease()
             let status = self.state.withLock { (state: inout (requests: [Request], script: [Int])) -> Int in
                 let status = state.script.isEmpty ? 200 : state.script.removeFirst()
                 state.requests.append(
