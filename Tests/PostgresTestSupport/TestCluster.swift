@@ -49,9 +49,19 @@ public actor TestCluster {
     /// Runs blocking work (initdb, pg_ctl, a libpq connect, CREATE DATABASE) on a thread pool. Tests run in
     /// parallel with servers in this very process: blocking one of the few cooperative threads for a second would
     /// stall those servers and make their timing fail for reasons that have nothing to do with them.
+    ///
+    /// Its own pool, wider than the machine's cores: the work waits on PostgreSQL, not the CPU, and with the
+    /// singleton's two threads a test's quick look at a table queued behind every other test's CREATE DATABASE
+    /// (seconds at the start of a full parallel run), which broke tests whose timing is the point.
     public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+        try await Self.blockingThreads.runIfActive(body)
     }
+
+    private static let blockingThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 12)
+        pool.start()
+        return pool
+    }()
 
     /// A separate cluster for tests that stop or kill PostgreSQL.
     public static func makeCluster(name: String, port: Int = 5432) throws -> EmbeddedPostgres {

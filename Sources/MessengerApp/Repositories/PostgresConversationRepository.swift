@@ -389,6 +389,13 @@ public struct PostgresConversationRepository: ConversationRepository {
             ), ev AS (
                 INSERT INTO stream_events (conversation_id, kind, user_id, message_id)
                 SELECT \(conversationID), 'read', \(userID), last_read_message_id FROM upd
+            ), unpushed AS (
+                -- With push on, a pending push for what the reader has now read goes at once (the worker would drop
+                -- it when due anyway; this way it never waits out its window as a row that is still "pending").
+                UPDATE push_outbox o SET state = 'dropped', finished_at = now()
+                FROM upd
+                WHERE \(self.pushCoalesceWindow != nil)::boolean AND o.recipient_id = \(userID)
+                  AND o.conversation_id = \(conversationID) AND o.state = 'pending' AND o.message_id <= upd.last_read_message_id
             )
             SELECT (SELECT count(*) FROM target)::bigint, (SELECT count(*) FROM target WHERE mid IS NULL)::bigint, (SELECT count(*) FROM upd)::bigint
             """
