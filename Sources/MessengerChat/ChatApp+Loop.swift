@@ -171,6 +171,9 @@ extension ChatApp {
                 {
                     self.state.conversations[index].unread += 1
                 }
+            case "message_updated", "message_deleted":
+                guard let message = ChatState.message(from: data), data["conversationId"] as? String == self.state.openID else { return }
+                self.state.replace(message)
             case "read":
                 // Read on another device of ours: nothing is unread there any more.
                 if data["userId"] as? String == self.state.userID, let id = data["conversationId"] as? String,

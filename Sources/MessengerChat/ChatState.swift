@@ -50,6 +50,12 @@ struct ChatState {
         }
     }
 
+    /// Shows the current state of a message already on screen (an edit, or a deletion); one not shown is left alone.
+    mutating func replace(_ message: Message) {
+        guard let index = self.messages.firstIndex(where: { $0.id == message.id }) else { return }
+        self.messages[index] = message
+    }
+
     /// Moves a conversation to the top of the list (newest activity first), keeping the selection on the same one.
     mutating func bump(_ id: String) {
         guard let index = self.conversations.firstIndex(where: { $0.id == id }), index > 0 else { return }
@@ -65,10 +71,17 @@ struct ChatState {
         let createdAt = json["createdAt"] as? String ?? ""
         // `2026-11-25T10:00:01.000000Z` → `10:00`
         let time = createdAt.count >= 16 ? String(createdAt.dropFirst(11).prefix(5)) : ""
+        // A tombstone has no content left; an edited message says so, as the web app does.
+        var content = json["content"] as? String ?? ""
+        if json["deleted"] as? Bool == true {
+            content = "(message deleted)"
+        } else if json["editedAt"] is String {
+            content += " (edited)"
+        }
         return Message(
             id: id,
             author: user?["username"] as? String ?? "?",
-            content: json["content"] as? String ?? "",
+            content: content,
             mine: json["mine"] as? Bool ?? false,
             time: time
         )

@@ -145,9 +145,19 @@ struct WebSocketTests {
             }
         }
         _ = try await bobWS.command(["type": "read", "conversationId": conversation])
-        try await aliceSSE.wait { $0.contains { $0.event == "read" } }
-        try await aliceWS.wait { $0.contains { $0["type"] as? String == "read" } }
+        // Edits and deletions are stream events like the others: they reach sockets with no WebSocket code of their own.
+        let edited = ids[0]
+        let path = "/api/conversations/\(conversation)/messages/"
+        #expect(try await api.send(.PATCH, path + edited, token: bob.token, json: ["content": "rest 0, edited"]).status == 200)
+        #expect(try await api.send(.DELETE, path + ids[2], token: bob.token).status == 204)
+        try await aliceSSE.wait { $0.contains { $0.event == "message_deleted" } }
+        try await aliceWS.wait { $0.contains { $0["type"] as? String == "message_deleted" } }
         try await bobWS.wait { $0.filter { $0["type"] as? String == "message" }.count == 6 }
+        let update = try #require(aliceWS.events.first { $0["type"] as? String == "message_updated" })
+        #expect(update.data["id"] as? String == edited && update.data["content"] as? String == "rest 0, edited")
+        #expect(update.data["editedAt"] is String)
+        let deletion = try #require(aliceWS.events.first { $0["type"] as? String == "message_deleted" })
+        #expect(deletion.data["id"] as? String == ids[2] && deletion.data["deleted"] as? Bool == true)
 
         let sse = aliceSSE.events.filter { $0.id != nil }.map { [$0.id!, $0.event ?? "message", ($0.json["id"] as? String) ?? ""] }
         let ws = aliceWS.events.map { [$0["id"] as! String, $0["type"] as! String, ($0.data["id"] as? String) ?? ""] }

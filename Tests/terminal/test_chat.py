@@ -180,6 +180,17 @@ def main():
             wait_until(arrived, "the typed message reaches the API")
         step("a message typed in the client arrives through the API", send_typed)
 
+        def edit_and_delete():
+            sent = server.call("POST", f"/api/conversations/{conversation}/messages", bob_token, {"content": "first draft"})
+            wait_screen(f"{bob}: first draft")
+            server.call("PATCH", f"/api/conversations/{conversation}/messages/{sent['id']}", bob_token, {"content": "second draft"})
+            wait_screen(f"{bob}: second draft (edited)")
+            assert "first draft" not in screen(), screen()
+            server.call("DELETE", f"/api/conversations/{conversation}/messages/{sent['id']}", bob_token)
+            wait_screen(f"{bob}: (message deleted)")
+            assert "second draft" not in screen(), screen()
+        step("an edit and a deletion made through the API show on screen live", edit_and_delete)
+
         def resize():
             tmux("resize-window", "-t", SESSION, "-x", "50", "-y", "12")
             wait_until(lambda: len(screen().splitlines()) <= 12 and "a message from the API" in screen(), "redrawn at 50x12")
