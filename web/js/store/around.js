@@ -3,7 +3,7 @@
 // is reached so there is never a gap.
 import { api } from '../api.js';
 import { state, emit } from './state.js';
-import { thread, addMessages, newestId, openThread, loadParticipants, loadHistory } from './threads.js';
+import { thread, addMessages, newestId, openThread, loadParticipants, loadHistory, loadPage } from './threads.js';
 import { markReadIfVisible } from './reads.js';
 
 let focus = null; // { conversationId, messageId } to show when that conversation's view opens
@@ -36,7 +36,7 @@ export async function openThreadAround(id, messageId) {
   t.loading = true;
   t.error = null;
   emit('thread-loading', id);
-  try {
+  await loadPage(t, async () => {
     const [win] = await Promise.all([
       api.messagesAround(id, messageId),
       t.participantsLoaded ? null : loadParticipants(id).catch(() => {}),
@@ -48,11 +48,7 @@ export async function openThreadAround(id, messageId) {
     t.hasMore = !!win.before;
     t.hasNewer = !!win.after;
     t.loaded = true;
-  } catch (err) {
-    t.error = err;
-  } finally {
-    t.loading = false;
-  }
+  });
   emit('thread', id);
   return t;
 }
@@ -64,22 +60,18 @@ export async function loadNewer(id) {
   const after = newestId(t);
   t.loading = true;
   emit('thread-loading', id);
-  let added = 0;
-  try {
+  const added = await loadPage(t, async () => {
     const msgs = await api.messages(id, { after, first: 30 });
-    added = addMessages(t, msgs);
+    let n = addMessages(t, msgs);
     if (msgs.length < 30) {
       // The newest page: from here on the stream adds messages directly.
       t.hasNewer = false;
-      added += addMessages(t, [...t.held.values()]);
+      n += addMessages(t, [...t.held.values()]);
       t.held.clear();
       markReadIfVisible();
     }
-  } catch (err) {
-    t.error = err;
-  } finally {
-    t.loading = false;
-  }
+    return n;
+  });
   emit('thread', id);
   return added;
 }

@@ -61,13 +61,29 @@ export function moveReadPosition(t, userId, messageId) {
   return true;
 }
 
+/**
+ * One page load of a thread: `loading` while `fn` runs, its failure kept in `error`. Returns what `fn` returns
+ * (0 when it failed).
+ */
+export async function loadPage(t, fn) {
+  t.loading = true;
+  try {
+    return await fn();
+  } catch (err) {
+    t.error = err;
+    return 0;
+  } finally {
+    t.loading = false;
+  }
+}
+
 export async function openThread(id) {
   const t = thread(id);
   if (t.loaded || t.loading) return t;
   t.loading = true;
   t.error = null;
   emit('thread', id);
-  try {
+  await loadPage(t, async () => {
     const [msgs] = await Promise.all([
       api.messages(id, { last: 30 }),
       loadParticipants(id).catch(() => {}),
@@ -76,11 +92,7 @@ export async function openThread(id) {
     addMessages(t, msgs);
     t.hasMore = msgs.length >= 30;
     t.loaded = true;
-  } catch (err) {
-    t.error = err;
-  } finally {
-    t.loading = false;
-  }
+  });
   emit('thread', id);
   markReadIfVisible();
   return t;
@@ -94,16 +106,11 @@ export async function loadOlder(id) {
   if (!before) { t.hasMore = false; return 0; }
   t.loading = true;
   emit('thread-loading', id);
-  let added = 0;
-  try {
+  const added = await loadPage(t, async () => {
     const msgs = await api.messages(id, { before, last: 30 });
-    added = addMessages(t, msgs);
     t.hasMore = msgs.length >= 30;
-  } catch (err) {
-    t.error = err;
-  } finally {
-    t.loading = false;
-  }
+    return addMessages(t, msgs);
+  });
   emit('thread-older', { id, added });
   return added;
 }

@@ -1,7 +1,7 @@
 // The message history: the scrolling list, paging both ways (older pages at the top; newer pages at the bottom when
 // the thread was opened around a search hit), keeping the reader's place, "↓ N new" / "↓ Latest", the unread
 // divider, and centring a focused message.
-import { h, cmpId } from '../../dom.js';
+import { h, cmpId, placeInOrder } from '../../dom.js';
 import * as store from '../../store.js';
 import { describeError } from '../../api.js';
 import { buildRows } from './rows.js';
@@ -141,14 +141,7 @@ export function createHistory(id, t, { onRender, focusComposer }) {
       wanted.push(node);
     }
     for (const k of [...cache.keys()]) if (!keys.has(k)) { cache.get(k).el.remove(); cache.delete(k); }
-    const focused = document.activeElement;
-    let cursor = itemsEl.firstChild;
-    for (const node of wanted) {
-      if (node === cursor) { cursor = cursor.nextSibling; continue; }
-      itemsEl.insertBefore(node, cursor);
-    }
-    while (cursor) { const nx = cursor.nextSibling; cursor.remove(); cursor = nx; }
-    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
+    placeInOrder(itemsEl, wanted);
   }
 
   function renderStatus() {
