@@ -27,8 +27,6 @@ export function receiveChange(m) {
     store.state.convs.set(c.id, { ...c, lastMessage: { ...c.lastMessage, ...m, mine: c.lastMessage.mine } });
     store.emit('list');
   }
-  // A deleted message no longer counts as unread: the server's count says how many are left.
-  if (m.deleted && c && (c.unreadCount || c.hasUnreadMessages)) store.refreshConversation(c.id).catch(() => {});
 }
 
 /** What the conversation list shows for a last message that was deleted. */

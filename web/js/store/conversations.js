@@ -2,7 +2,7 @@
 //
 // Unread counts are the server's: each conversation's `unreadCount` as `GET /api/conversations[/{id}]` gives it,
 // fetched again (`refreshConversation`) when the stream says it may have changed — someone else's message, my own
-// `read` event (another tab or device), a deleted message, a `conversation` event. Nothing here adds to a count;
+// `read` event (another tab or device), a `conversation` event. Nothing here adds to a count;
 // the only local change is the open conversation going to zero as it is marked read (the server confirms with a
 // `read` event).
 import { api, ApiError } from '../api.js';
