@@ -168,7 +168,9 @@ def _chrome(width, height, dark=False):
     opts.add_argument(f'--window-size={width},{height}')
     opts.add_argument('--lang=en-US')
     opts.add_argument('--force-device-scale-factor=1')
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    # The performance log (DevTools protocol Network events) lets tests count the EventSource requests a page makes.
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL', 'performance': 'ALL'})
+    opts.add_experimental_option('perfLoggingPrefs', {'enableNetwork': True, 'enablePage': False})
     driver_path = shutil.which('chromedriver') or '/usr/bin/chromedriver'
     d = webdriver.Chrome(service=Service(driver_path), options=opts)
     d.set_window_size(width, height)
@@ -268,6 +270,27 @@ def js_errors(driver):
         return [e for e in driver.get_log('browser') if e.get('level') == 'SEVERE' and e.get('source') != 'network']
     except Exception:
         return []
+
+
+_event_sources = {}  # id(driver) -> [EventSource request seen in the network log]
+
+
+def event_source_requests(driver):
+    """Every EventSource request (`/api/messages`) this browser's tabs have made so far, oldest first, as
+    `{'tab': window handle, 'url': ...}`, read from Chromium's network log (DevTools protocol, all tabs). Browser
+    reconnects (Last-Event-ID) count as requests too, with the same URL; a stream the app opens itself is a new URL."""
+    seen = _event_sources.setdefault(id(driver), [])
+    for e in driver.get_log('performance'):
+        try:
+            m = json.loads(e['message'])
+        except ValueError:
+            continue
+        msg = m.get('message') or {}
+        params = msg.get('params') or {}
+        if msg.get('method') == 'Network.requestWillBeSent' and params.get('type') == 'EventSource' \
+                and '/api/messages' in params.get('request', {}).get('url', ''):
+            seen.append({'tab': m.get('webview'), 'url': params['request']['url']})
+    return list(seen)
 
 
 def screenshot(driver, name):

@@ -102,6 +102,7 @@ function buildShell() {
     store.on('notify-settings', notifyBar.update),
     notify.init({ navigate }),
     search.destroy,
+    store.start(),
   ];
   shell = { el, sidebar, pane, status, off };
   status.update();

@@ -169,3 +169,18 @@ export function cmpId(a, b) {
 export function safeDecode(s) {
   try { return decodeURIComponent(s); } catch { return s; }
 }
+
+/**
+ * Makes `parent`'s children exactly `nodes`, in that order, moving as few as possible (rows whose element is reused
+ * keep their state), and gives the focus back to the element that had it if a move took it away.
+ */
+export function placeInOrder(parent, nodes) {
+  const focused = document.activeElement;
+  let cursor = parent.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) { cursor = cursor.nextSibling; continue; }
+    parent.insertBefore(node, cursor);
+  }
+  while (cursor) { const next = cursor.nextSibling; cursor.remove(); cursor = next; }
+  if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
+}

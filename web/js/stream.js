@@ -17,7 +17,6 @@ import { receiveChange } from './message-actions.js';
 
 let es = null;
 let lastEventId = null;
-let sawAnyEvent = false;
 let retryTimer = null;
 let retryDelay = 1000;
 let wantOpen = false;
@@ -62,7 +61,6 @@ function apply(kind, data) {
 /** Leader: apply here and pass on to the other tabs with the event's id (their resume point). */
 function deliver(kind, ev) {
   if (ev.lastEventId) lastEventId = ev.lastEventId;
-  sawAnyEvent = true;
   if (channel) channel.postMessage({ t: 'event', kind, data: ev.data, id: ev.lastEventId || null });
   apply(kind, ev.data);
 }
@@ -82,7 +80,7 @@ function onPeer(e) {
   if (role !== 'follower') return;
   if (msg.t === 'event') {
     if (msg.id) lastEventId = msg.id;
-    sawAnyEvent = true;
+    followedOpen = true; // an event from the leader: its stream is open
     apply(msg.kind, msg.data);
   } else if (msg.t === 'status') {
     if (msg.lastEventId) lastEventId = msg.lastEventId;
@@ -103,7 +101,6 @@ export function start() {
   wantOpen = true;
   store.state.streamClosedReason = null;
   lastEventId = null;
-  sawAnyEvent = false;
   everOpened = false;
   followedOpen = false;
   const gen = ++generation;
@@ -123,7 +120,7 @@ export function start() {
       releaseLock = resolve;
       role = 'leader';
       // Taking over from a leader that was open: resume from the last id it passed on (REST reload without one).
-      connect(followedOpen || sawAnyEvent);
+      connect(followedOpen);
     });
   }).catch(() => { /* aborted by stop() */ });
 }
@@ -162,7 +159,6 @@ function connect(resume) {
   setStatus(everOpened ? 'down' : 'connecting');
   const source = new EventSource(url);
   es = source;
-  window.__messengerStreams = (window.__messengerStreams || 0) + 1; // for tests: count of streams ever opened
 
   source.onopen = () => {
     if (es !== source) return;
@@ -232,9 +228,3 @@ function scheduleReconnect() {
     connect(true);
   }, delay);
 }
-
-/** For tests and debugging. */
-export function debugState() {
-  return { role, readyState: es ? es.readyState : -1, lastEventId, sawAnyEvent, status: store.state.stream };
-}
-window.__messengerStreamState = debugState;

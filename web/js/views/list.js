@@ -1,6 +1,6 @@
 // Sidebar: current user, actions, connection status and the conversation list.
 import { DELETED_TEXT } from '../message-actions.js';
-import { h, icon, avatar } from '../dom.js';
+import { h, icon, avatar, placeInOrder } from '../dom.js';
 import { relativeTime, fullTime } from '../time.js';
 import * as store from '../store.js';
 import * as presence from '../presence.js';
@@ -120,7 +120,6 @@ export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNot
 
   function render() {
     const s = store.state;
-    const focused = document.activeElement;
     const wanted = [];
     for (const id of s.order) {
       const c = s.convs.get(id);
@@ -128,13 +127,7 @@ export function createSidebar({ navigate, onNewChat, onNewGroup, onLogout, onNot
     }
     for (const id of [...items.keys()]) if (!s.convs.has(id)) items.delete(id);
     // Reorder in place, moving as little as possible.
-    let cursor = listEl.firstChild;
-    for (const node of wanted) {
-      if (node === cursor) { cursor = cursor.nextSibling; continue; }
-      listEl.insertBefore(node, cursor);
-    }
-    while (cursor) { const next = cursor.nextSibling; cursor.remove(); cursor = next; }
-    if (focused && focused !== document.activeElement && focused.isConnected) focused.focus({ preventScroll: true });
+    placeInOrder(listEl, wanted);
 
     emptyEl.hidden = !(s.listLoaded && s.order.length === 0 && !s.listLoading);
     spinner.hidden = !s.listLoading;
