@@ -106,6 +106,7 @@ public struct MessengerServer {
             HTTPMetricsMiddleware<AppRequestContext>(metrics: metrics)
             SecurityHeadersMiddleware<AppRequestContext>()
             ErrorMiddleware<AppRequestContext>()
+            BodyLimitMiddleware(limit: configuration.maxBodySize)
         }
         HealthController(pool: pool).routes(on: router)
         OpenAPIController().routes(on: router)

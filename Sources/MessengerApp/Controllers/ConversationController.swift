@@ -33,7 +33,7 @@ public struct ConversationController: Sendable {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let input = try await request.decodeJSON(as: CreateInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: CreateInput.self, context: context)
         if input.title != nil || input.usernames != nil {
             return try await self.createGroup(input, identity: identity)
         }
@@ -121,7 +121,7 @@ public struct ConversationController: Sendable {
     @Sendable func addParticipant(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let id = try Self.conversationID(context)
-        let input = try await request.decodeJSON(as: AddInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: AddInput.self, context: context)
         guard let username = input.username, !username.isEmpty else { throw AppError.validation(["username": "username required"]) }
         // Check membership first so that a non-participant learns nothing about users either.
         guard try await self.conversations.find(userID: identity.userID, conversationID: id) != nil else {

@@ -26,7 +26,7 @@ public struct MessageEditController: Sendable {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
         let messageID = try Self.messageID(context)
-        let input = try await request.decodeJSON(as: EditInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: EditInput.self, context: context)
         // The same normalisation and limits as sending.
         let content = MessageContent.normalize(input.content ?? "")
         if content.isEmpty || content.count > self.configuration.maxMessageLength {
