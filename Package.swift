@@ -7,7 +7,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "messenger",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex needs macOS 15
     products: [
         .executable(name: "messenger", targets: ["messenger"]),
         .executable(name: "messenger-bench", targets: ["messenger-bench"]),

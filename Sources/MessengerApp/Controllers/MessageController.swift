@@ -51,7 +51,7 @@ public struct MessageController: Sendable {
                 clientID: clientID
             )
         else { throw AppError.notFound("conversation not found") }
-        if created { self.events.messageCreated(id: Int64(message.id)!, conversationID: conversationID) }
+        if created { self.events.messageCreated() }
         return (message, created)
     }
 
@@ -105,7 +105,7 @@ public struct MessageController: Sendable {
         }
         switch try await self.conversations.markRead(userID: userID, conversationID: conversationID, upTo: upTo) {
         case .done(let moved):
-            if moved { self.events.messagesRead(conversationID: conversationID, userID: userID) }
+            if moved { self.events.messagesRead() }
         case .notFound: throw AppError.notFound("conversation not found")
         case .messageNotFound: throw AppError.notFound("message not found")
         }

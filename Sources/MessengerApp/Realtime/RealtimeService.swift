@@ -99,10 +99,10 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
 
     // MARK: ConversationEvents
 
-    public func messageCreated(id: Int64, conversationID: Int64) { self.committed() }
-    public func messagesRead(conversationID: Int64, userID: Int64) { self.committed() }
-    public func membershipChanged(conversationID: Int64) { self.committed() }
-    public func messageChanged(conversationID: Int64) { self.committed() }
+    public func messageCreated() { self.committed() }
+    public func messagesRead() { self.committed() }
+    public func membershipChanged() { self.committed() }
+    public func messageChanged() { self.committed() }
 
     private func committed() {
         self.wake.yield()
