@@ -1,10 +1,6 @@
 import Foundation
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 // MARK: - 5. Group broadcast
 
 struct BroadcastSizes: Sendable {

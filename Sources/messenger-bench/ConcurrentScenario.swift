@@ -1,10 +1,6 @@
 import Foundation
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 // MARK: - 2. Concurrent send
 
 struct ConcurrentSizes: Sendable {

@@ -1,10 +1,6 @@
 import Foundation
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 // MARK: - 4. Connection scale
 
 struct ConnectionSizes: Sendable {

@@ -1,10 +1,6 @@
 import Foundation
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 // MARK: - 3. End-to-end delivery
 
 struct DeliverySizes: Sendable {

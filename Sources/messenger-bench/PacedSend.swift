@@ -1,10 +1,6 @@
 import Foundation
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 // MARK: - Paced open-loop sending (delivery and resume)
 
 struct PacedResult: Sendable {

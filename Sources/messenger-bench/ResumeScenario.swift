@@ -1,10 +1,6 @@
 import Foundation
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 // MARK: - 6. Resume with Last-Event-ID
 
 struct ResumeSizes: Sendable {
