@@ -50,7 +50,10 @@ public enum ChildProcess {
             for pointer in envp ?? [] { free(pointer) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp ?? environ)
+        let spawned =
+            if let envp { posix_spawn(&pid, arguments[0], &actions, nil, argv, envp) } else {
+                posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+            }
         guard spawned == 0 else {
             throw Failure(status: -1, output: "cannot start \(arguments[0]): \(String(cString: strerror(spawned)))")
         }
