@@ -98,41 +98,17 @@ public struct MessengerServer {
             metrics: metrics
         )
         let tokens = await TokenService(key: configuration.jwtKey, lifetime: configuration.tokenLifetime)
-        let authenticator = Authenticator(tokens: tokens, users: users, sessions: sessionCache)
-
-        let router = Router(context: AppRequestContext.self)
-        router.addMiddleware {
-            RequestLogMiddleware<AppRequestContext>()
-            HTTPMetricsMiddleware<AppRequestContext>(metrics: metrics)
-            SecurityHeadersMiddleware<AppRequestContext>()
-            ErrorMiddleware<AppRequestContext>()
-        }
-        HealthController(pool: pool).routes(on: router)
-        OpenAPIController().routes(on: router)
-        let api = router.group("api").add(middleware: ContentTypeMiddleware<AppRequestContext>())
-        let auth = AuthController(
-            users: users,
-            authenticator: authenticator,
-            hasher: PasswordHasher(cost: configuration.bcryptCost),
+        let router = Self.buildRouter(
             configuration: configuration,
             metrics: metrics,
-            onLogout: { await realtime.sessionEnded($0) }
+            pool: pool,
+            users: users,
+            conversations: conversations,
+            search: PostgresSearchRepository(pool: pool),
+            presence: presenceRepository,
+            realtime: realtime,
+            authenticator: Authenticator(tokens: tokens, users: users, sessions: sessionCache)
         )
-        auth.publicRoutes(on: api)
-        let guarded = api.group().add(middleware: AuthMiddleware(authenticator: authenticator))
-        auth.protectedRoutes(on: guarded)
-        ConversationController(conversations: conversations, users: users, events: realtime, configuration: configuration).routes(on: guarded)
-        let messageController = MessageController(conversations: conversations, events: realtime, configuration: configuration)
-        messageController.routes(on: guarded)
-        MessageEditController(messages: conversations, events: realtime, configuration: configuration).routes(on: guarded)
-        MembershipHistoryController(history: conversations).routes(on: guarded)
-        SearchController(search: PostgresSearchRepository(pool: pool)).routes(on: guarded)
-        StreamController(realtime: realtime, configuration: configuration).routes(on: guarded)
-        let typingController = TypingController(presence: presenceRepository, realtime: realtime, configuration: configuration)
-        typingController.routes(on: guarded)
-        WebSocketController(realtime: realtime, messages: messageController, typing: typingController, configuration: configuration)
-            .routes(on: guarded)
-        WebAppController(webDirectory: configuration.webDirectory).routes(on: router)
 
         // The same router answers WebSocket upgrades: `GET /api/ws` runs through the same middleware and guard.
         let webSocket = WebSocketServerConfiguration(

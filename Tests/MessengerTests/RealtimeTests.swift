@@ -218,7 +218,7 @@ struct RealtimeTests {
         #expect(closed.json["reason"] as? String == "too_many_streams")
         #expect(closed.id == nil, "a closed event does not move the resume point")
         #expect(streams.dropFirst().allSatisfy { !$0.isEnded })
-        #expect(server.realtime.registry.count == 10)
+        #expect(server.realtime.openStreams == 10)
     }
 
     @Test("requests whose connection goes away before or while the stream starts leave no subscriber behind")
@@ -237,18 +237,18 @@ struct RealtimeTests {
         let streams = try await (0..<5).asyncMap { _ in try await SSEClient.connect(server.baseURL, token: alice.token) }
         for stream in streams { stream.close() }
         do {
-            try await Self.waitFor(timeout: .seconds(10)) { server.realtime.registry.count == 0 }
+            try await Self.waitFor(timeout: .seconds(10)) { server.realtime.openStreams == 0 }
         } catch {
-            Issue.record("still registered: \(server.realtime.registry.count)")
+            Issue.record("still registered: \(server.realtime.openStreams)")
             throw error
         }
         // Still serving.
         let fresh = try await SSEClient.connect(server.baseURL, token: alice.token)
         defer { fresh.close() }
         do {
-            try await Self.waitFor { fresh.lastEventID != nil && server.realtime.registry.count == 1 }
+            try await Self.waitFor { fresh.lastEventID != nil && server.realtime.openStreams == 1 }
         } catch {
-            Issue.record("fresh stream id: \(fresh.lastEventID ?? "none"), registered: \(server.realtime.registry.count)")
+            Issue.record("fresh stream id: \(fresh.lastEventID ?? "none"), registered: \(server.realtime.openStreams)")
             throw error
         }
     }
@@ -283,9 +283,9 @@ struct RealtimeTests {
         let path = "/api/messages?token=\(alice.token)"
         let sockets = try await (0..<5).asyncMap { _ in try await StuckReader.connect(port: server.port, path: path) }
         for socket in sockets { _ = try await socket.receive(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\nid: ") } }
-        #expect(server.realtime.registry.count == 5)
+        #expect(server.realtime.openStreams == 5)
         for socket in sockets { socket.close() }
-        try await Self.waitFor(timeout: .seconds(3)) { server.realtime.registry.count == 0 }
+        try await Self.waitFor(timeout: .seconds(3)) { server.realtime.openStreams == 0 }
     }
 
     @Test("logout closes the session's streams")

@@ -44,11 +44,3 @@ public struct TokenService: Sendable {
         return Identity(userID: userID, sessionID: sessionID, expiresAt: payload.exp.value)
     }
 }
-
-extension Data {
-    init?(base64URLEncoded text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        self.init(base64Encoded: base64)
-    }
-}

@@ -13,6 +13,10 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public let channel: any Channel
     /// Where `GET /api/ws` hands its WebSocket handler to the upgrade.
     public let webSocket: WebSocketHandlerReference<AppRequestContext>
+    /// The body size limit ``AppRequestDecoder`` enforces; set by ``BodyLimitMiddleware`` from the configuration.
+    public var maxUploadSize: Int = AppConfiguration().maxBodySize
+    /// JSON bodies decode with our checks and client errors (`request.decode(as:context:)`).
+    public var requestDecoder: AppRequestDecoder { AppRequestDecoder() }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -63,7 +63,7 @@ public struct AuthController: Sendable {
     }
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let input = try await request.decodeJSON(as: Credentials.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: Credentials.self, context: context)
         var errors: [String: String] = [:]
         let username = input.username ?? ""
         let password = input.password ?? ""
@@ -84,7 +84,7 @@ public struct AuthController: Sendable {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let input = try await request.decodeJSON(as: Credentials.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: Credentials.self, context: context)
         guard let username = input.username, !username.isEmpty else {
             throw AppError.validation(["username": "username required"])
         }

@@ -33,7 +33,7 @@ public struct ConversationController: Sendable {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let input = try await request.decodeJSON(as: CreateInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: CreateInput.self, context: context)
         if input.title != nil || input.usernames != nil {
             return try await self.createGroup(input, identity: identity)
         }
@@ -43,7 +43,7 @@ public struct ConversationController: Sendable {
         guard let other = try await self.users.find(username: username) else { throw AppError.notFound("user not found") }
         guard other.id != identity.userID else { throw AppError.forbidden("cannot start a conversation with yourself") }
         let (conversation, created) = try await self.conversations.createDirect(userID: identity.userID, otherUserID: other.id)
-        if created { self.events.membershipChanged(conversationID: Int64(conversation.id)!) }
+        if created { self.events.membershipChanged() }
         return try JSONResponse.make(conversation, status: created ? .created : .ok)
     }
 
@@ -72,7 +72,7 @@ public struct ConversationController: Sendable {
             throw error
         }
         let conversation = try await self.conversations.createGroup(userID: identity.userID, title: title, memberIDs: ids)
-        self.events.membershipChanged(conversationID: Int64(conversation.id)!)
+        self.events.membershipChanged()
         return try JSONResponse.make(conversation, status: .created)
     }
 
@@ -121,7 +121,7 @@ public struct ConversationController: Sendable {
     @Sendable func addParticipant(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let id = try Self.conversationID(context)
-        let input = try await request.decodeJSON(as: AddInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: AddInput.self, context: context)
         guard let username = input.username, !username.isEmpty else { throw AppError.validation(["username": "username required"]) }
         // Check membership first so that a non-participant learns nothing about users either.
         guard try await self.conversations.find(userID: identity.userID, conversationID: id) != nil else {
@@ -130,7 +130,7 @@ public struct ConversationController: Sendable {
         guard let user = try await self.users.find(username: username) else { throw AppError.notFound("user not found") }
         switch try await self.conversations.addParticipant(userID: identity.userID, conversationID: id, newUserID: user.id) {
         case .added(let participant):
-            self.events.membershipChanged(conversationID: id)
+            self.events.membershipChanged()
             return try JSONResponse.make(participant, status: .created)
         case .notFound: throw AppError.notFound("conversation not found")
         case .notAGroup: throw AppError(.unprocessableContent, "members can only be added to groups")
@@ -144,7 +144,7 @@ public struct ConversationController: Sendable {
         let id = try Self.conversationID(context)
         switch try await self.conversations.leave(userID: identity.userID, conversationID: id) {
         case .left:
-            self.events.membershipChanged(conversationID: id)
+            self.events.membershipChanged()
             return Response(status: .noContent)
         case .notFound: throw AppError.notFound("conversation not found")
         case .notAGroup: throw AppError(.unprocessableContent, "you cannot leave a one-to-one conversation")

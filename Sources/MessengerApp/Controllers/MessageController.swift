@@ -26,7 +26,7 @@ public struct MessageController: Sendable {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
-        let input = try await request.decodeJSON(as: CreateInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: CreateInput.self, context: context)
         let (message, created) = try await self.send(
             userID: identity.userID, conversationID: conversationID, content: input.content, clientID: input.clientId)
         return message.response(status: created ? .created : .ok)
@@ -51,7 +51,7 @@ public struct MessageController: Sendable {
                 clientID: clientID
             )
         else { throw AppError.notFound("conversation not found") }
-        if created { self.events.messageCreated(id: Int64(message.id)!, conversationID: conversationID) }
+        if created { self.events.messageCreated() }
         return (message, created)
     }
 
@@ -90,7 +90,7 @@ public struct MessageController: Sendable {
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
-        let input = try await request.decodeOptionalJSON(as: ReadInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decodeIfPresent(as: ReadInput.self, context: context)
         try await self.markRead(userID: identity.userID, conversationID: conversationID, upTo: input?.upTo)
         return Response(status: .noContent)
     }
@@ -105,7 +105,7 @@ public struct MessageController: Sendable {
         }
         switch try await self.conversations.markRead(userID: userID, conversationID: conversationID, upTo: upTo) {
         case .done(let moved):
-            if moved { self.events.messagesRead(conversationID: conversationID, userID: userID) }
+            if moved { self.events.messagesRead() }
         case .notFound: throw AppError.notFound("conversation not found")
         case .messageNotFound: throw AppError.notFound("message not found")
         }

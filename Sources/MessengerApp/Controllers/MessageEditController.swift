@@ -26,7 +26,7 @@ public struct MessageEditController: Sendable {
         let identity = try context.requireIdentity()
         let conversationID = try ConversationController.conversationID(context)
         let messageID = try Self.messageID(context)
-        let input = try await request.decodeJSON(as: EditInput.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: EditInput.self, context: context)
         // The same normalisation and limits as sending.
         let content = MessageContent.normalize(input.content ?? "")
         if content.isEmpty || content.count > self.configuration.maxMessageLength {
@@ -40,7 +40,7 @@ public struct MessageEditController: Sendable {
             window: self.configuration.editWindow
         ) {
         case .edited(let message):
-            self.events.messageChanged(conversationID: conversationID)
+            self.events.messageChanged()
             return message.response(status: .ok)
         case .notFound: throw AppError.notFound("message not found")
         case .notAuthor: throw AppError.forbidden("only the author can edit a message")
@@ -54,7 +54,7 @@ public struct MessageEditController: Sendable {
         let messageID = try Self.messageID(context)
         switch try await self.messages.deleteMessage(userID: identity.userID, conversationID: conversationID, messageID: messageID) {
         case .deleted(let changed):
-            if changed { self.events.messageChanged(conversationID: conversationID) }
+            if changed { self.events.messageChanged() }
             return Response(status: .noContent)
         case .notFound: throw AppError.notFound("message not found")
         case .notAuthor: throw AppError.forbidden("only the author can delete a message")

@@ -18,7 +18,7 @@ public struct MetricsController: Sendable {
     public func routes(on router: Router<AppRequestContext>) {
         router.get("metrics") { _, _ in
             let snapshot = AppMetrics.Snapshot(
-                streamsOpen: self.realtime.registry.count,
+                streamsOpen: self.realtime.openStreams,
                 poolOpen: self.pool.openConnections,
                 poolIdle: self.pool.idleConnections,
                 poolWaiters: self.pool.waitingCount

@@ -59,10 +59,7 @@ public struct StreamController: Sendable {
                     if case .resume(_, let position) = start {
                         let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }
                         if !complete {
-                            realtime.metrics.resumeResets.increment()
-                            subscriber.close(reason: .shutdown)
-                            realtime.unsubscribe(subscriber)
-                            try await writer.write(SSEFrame.reset(at: realtime.currentEventID))
+                            try await writer.write(realtime.endWithReset(subscriber))
                             try await writer.finish(nil)
                             return
                         }

@@ -24,7 +24,7 @@ public struct TypingController: Sendable {
     @Sendable func typing(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         guard let conversationID = ID.parse(context.parameters.get("id")) else { throw AppError.notFound("conversation not found") }
-        let input = try await request.decodeJSON(as: Input.self, limit: self.configuration.maxBodySize)
+        let input = try await request.decode(as: Input.self, context: context)
         try await self.setTyping(userID: identity.userID, conversationID: conversationID, isTyping: input.typing)
         return Response(status: .noContent)
     }

@@ -40,14 +40,16 @@ extension WebSocketController {
             }
             if let waiting = resume {
                 resume = nil
-                let frame = try? Request.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView)
+                let frame = try? AppRequestDecoder.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView)
                 if frame?.type == "resume" {
                     waiting.yield(frame?.lastEventId)
                     continue
                 }
                 waiting.yield(nil)
             }
-            if text.contains("resume"), (try? Request.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView))?.type == "resume" {
+            if text.contains("resume"),
+                (try? AppRequestDecoder.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView))?.type == "resume"
+            {
                 // Only the first frame of a `?resume=frame` socket can choose where the stream starts.
                 try await outbound.write(
                     .text(Self.errorFrame(AppError.badRequest("resume is only accepted as the first frame, with ?resume=frame"), frame: "resume")))
@@ -63,19 +65,19 @@ extension WebSocketController {
     func reply(to text: String, identity: Identity, logger: Logger) async -> String {
         var kind: String?
         do {
-            let frame = try Request.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView)
+            let frame = try AppRequestDecoder.decode(ClientFrame.self, from: ByteBuffer(string: text).readableBytesView)
             kind = frame.type
             return try await self.run(frame, userID: identity.userID)
         } catch is CancellationError {
             return WebSocketFrame.reply(type: "error", data: "{\"error\":\"cancelled\",\"status\":503}")
         } catch {
-            return Self.errorFrame(ErrorMiddleware<AppRequestContext>.appError(error, logger: logger), frame: kind)
+            return Self.errorFrame(AppError(mapping: error, logger: logger), frame: kind)
         }
     }
 
     /// `{"type":"error","data":{<the REST error body>,"status":<HTTP status>,"frame":<the command's type>}}`.
     static func errorFrame(_ error: AppError, frame kind: String?) -> String {
-        var data = ErrorMiddleware<AppRequestContext>.body(error)
+        var data = error.jsonBody
         data.removeLast()
         data += ",\"status\":\(error.status.code)"
         if let kind { data += ",\"frame\":" + JSONText.quote(kind) }

@@ -126,10 +126,7 @@ public struct WebSocketController: Sendable {
         if case .resume(_, let position) = start {
             let complete = try await realtime.replay(subscriber, from: position, write: write)
             if !complete {
-                realtime.metrics.resumeResets.increment()
-                subscriber.close(reason: .shutdown)
-                realtime.unsubscribe(subscriber)
-                try await write(SSEFrame.reset(at: realtime.currentEventID))
+                try await write(realtime.endWithReset(subscriber))
                 try await outbound.close(.normalClosure, reason: "reset")
                 return
             }

@@ -7,6 +7,9 @@ import PostgresLibPQ
 public struct PostgresStreamRepository: StreamRepository {
     /// The `application_name` of the connections that write events: the horizon looks only at these.
     public static let writerApplicationName = "messenger"
+    /// The `application_name` of the realtime listener's connection (the one that LISTENs); declared here, not in
+    /// the realtime layer, so the repository does not depend on the service that uses it.
+    public static let listenerApplicationName = "messenger-listener"
 
     let pool: PostgresConnectionPool
 
@@ -93,7 +96,7 @@ public struct PostgresStreamRepository: StreamRepository {
             """
             SELECT EXISTS (
                 SELECT 1 FROM pg_stat_activity
-                WHERE application_name = \(RealtimeService.listenerApplicationName) AND pid <> \(pid) AND datname = current_database()
+                WHERE application_name = \(Self.listenerApplicationName) AND pid <> \(pid) AND datname = current_database()
             )
             """
         )

@@ -14,12 +14,12 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     public static let eventsChannel = "messenger_events"
     public static let sessionsChannel = "messenger_sessions"
     /// The listener connection's `application_name`, by which instances find each other in `pg_stat_activity`.
-    public static let listenerApplicationName = "messenger-listener"
+    public static let listenerApplicationName = PostgresStreamRepository.listenerApplicationName
 
     let stream: any StreamRepository
     let users: any UserRepository
     let codec: StreamPositionCodec
-    public let registry: SubscriberRegistry
+    let registry: SubscriberRegistry
     /// Presence, nil when it is turned off.
     let presence: PresenceTracker?
     let typing: TypingRelay
@@ -99,10 +99,10 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
 
     // MARK: ConversationEvents
 
-    public func messageCreated(id: Int64, conversationID: Int64) { self.committed() }
-    public func messagesRead(conversationID: Int64, userID: Int64) { self.committed() }
-    public func membershipChanged(conversationID: Int64) { self.committed() }
-    public func messageChanged(conversationID: Int64) { self.committed() }
+    public func messageCreated() { self.committed() }
+    public func messagesRead() { self.committed() }
+    public func membershipChanged() { self.committed() }
+    public func messageChanged() { self.committed() }
 
     private func committed() {
         self.wake.yield()
@@ -460,4 +460,16 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
 
     /// The SSE id of the latest delivered position (where a client told to reset continues from).
     var currentEventID: String { self.codec.encode(self.registry.position) }
+
+    /// How many streams (SSE and WebSocket) are open.
+    public var openStreams: Int { self.registry.count }
+
+    /// Ends a resumed stream whose gap was too long to replay: counts the reset, takes the subscriber out, and
+    /// returns the `reset` frame that tells the client where to continue from.
+    func endWithReset(_ subscriber: Subscriber) -> ByteBuffer {
+        self.metrics.resumeResets.increment()
+        subscriber.close(reason: .shutdown)
+        self.unsubscribe(subscriber)
+        return SSEFrame.reset(at: self.currentEventID)
+    }
 }

@@ -1,12 +1,13 @@
 /// What the conversation layer tells the realtime layer after a commit. The conversation code knows nothing about
-/// SSE: the realtime layer implements this (and reads the committed rows itself).
+/// SSE: the realtime layer implements this. The calls carry no ids because the realtime layer reads the committed
+/// rows itself, in the stream's committed order (README), instead of trusting what a caller says it wrote.
 public protocol ConversationEvents: Sendable {
     /// A message was committed.
-    func messageCreated(id: Int64, conversationID: Int64)
+    func messageCreated()
     /// A participant's read position moved.
-    func messagesRead(conversationID: Int64, userID: Int64)
+    func messagesRead()
     /// A message was edited or deleted.
-    func messageChanged(conversationID: Int64)
+    func messageChanged()
     /// A conversation was created or its membership changed.
-    func membershipChanged(conversationID: Int64)
+    func membershipChanged()
 }

@@ -52,7 +52,7 @@ public struct PostgresConversationRepository: ConversationRepository {
             return (try existing.first!.decode(Int64.self, at: 0), false)
         }
         guard let conversation = try await self.find(userID: userID, conversationID: conversationID) else {
-            throw AppError.notFound()
+            throw RepositoryError.notFound
         }
         return (conversation, created)
     }
@@ -76,7 +76,7 @@ public struct PostgresConversationRepository: ConversationRepository {
             )
             return id
         }
-        guard let conversation = try await self.find(userID: userID, conversationID: conversationID) else { throw AppError.notFound() }
+        guard let conversation = try await self.find(userID: userID, conversationID: conversationID) else { throw RepositoryError.notFound }
         return conversation
     }
 

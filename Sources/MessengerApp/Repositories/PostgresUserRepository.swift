@@ -35,7 +35,7 @@ public struct PostgresUserRepository: UserRepository {
     public func findOrCreate(username: String) async throws -> UserRecord {
         if let created = try await self.create(username: username, passwordHash: nil) { return created }
         guard let existing = try await self.find(username: username) else {
-            throw AppError(.conflict, "username is being created, try again")
+            throw RepositoryError.conflict("username is being created, try again")
         }
         return existing
     }

@@ -52,12 +52,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// SQLSTATE 23505.
     public var isUniqueViolation: Bool { self.sqlState == "23505" }
-    /// SQLSTATE 23503.
-    public var isForeignKeyViolation: Bool { self.sqlState == "23503" }
-    /// SQLSTATE 40001 or 40P01: retrying the transaction may succeed.
-    public var isSerializationFailure: Bool { self.sqlState == "40001" || self.sqlState == "40P01" }
-    /// SQLSTATE class 22 (data exception), e.g. a value out of range.
-    public var isDataException: Bool { self.sqlState?.hasPrefix("22") ?? false }
     /// True when the connection is gone and the statement was not necessarily executed.
     public var isConnectionError: Bool {
         self.kind == .connection || (self.sqlState.map { $0.hasPrefix("08") || $0 == "57P01" || $0 == "57P02" || $0 == "57P03" } ?? false)

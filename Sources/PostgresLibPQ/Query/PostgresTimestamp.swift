@@ -6,6 +6,13 @@ import struct Foundation.Date
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]+00`. Parsing that by hand is much cheaper than a `DateFormatter`.
 public enum PostgresTimestamp {
     static func format(_ date: Date) -> String {
+        self.format(date, separator: " ", zone: "+00")
+    }
+
+    /// `YYYY-MM-DD<separator>HH:MM:SS.ffffff<zone>` in UTC, microseconds rounded: PostgreSQL's text with
+    /// `separator: " ", zone: "+00"`, RFC 3339 with `separator: "T", zone: "Z"` (the API's timestamps). Built by
+    /// appending, without a `DateFormatter` (slow, and not cheap to share across threads).
+    public static func format(_ date: Date, separator: String, zone: String) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         var seconds = micros / 1_000_000
         var fraction = micros % 1_000_000
@@ -14,7 +21,28 @@ public enum PostgresTimestamp {
             seconds -= 1
         }
         let (year, month, day, hour, minute, second) = civil(fromUnixSeconds: seconds)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(Int(fraction), 6))+00"
+        var out = ""
+        out.reserveCapacity(29)
+        func append(_ value: Int, _ width: Int) {
+            let text = String(value)
+            if text.count < width { out += String(repeating: "0", count: width - text.count) }
+            out += text
+        }
+        append(year, 4)
+        out += "-"
+        append(month, 2)
+        out += "-"
+        append(day, 2)
+        out += separator
+        append(hour, 2)
+        out += ":"
+        append(minute, 2)
+        out += ":"
+        append(second, 2)
+        out += "."
+        append(Int(fraction), 6)
+        out += zone
+        return out
     }
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
@@ -71,11 +99,6 @@ public enum PostgresTimestamp {
         let days = daysFromCivil(year: year, month: month, day: day)
         let unix = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Date(timeIntervalSince1970: Double(unix) + Double(micros) / 1_000_000)
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let text = String(value)
-        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 
     /// Howard Hinnant's days-from-civil algorithm.

@@ -25,14 +25,7 @@ final class ServerProcess: Sendable {
             ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["JWT_KEY"] = "process-test-key-0123456789-0123456789"
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, Self.executable, nil, nil, argv, envp) == 0 else { throw TestFailure("cannot start \(Self.executable)") }
+        let pid = try ChildProcess.spawn(arguments, environment: environment)
         let server = ServerProcess(pid: pid, port: port)
         let api = APIClient(baseURL: server.baseURL)
         let deadline = ContinuousClock.now + .seconds(30)
@@ -65,23 +58,10 @@ final class ServerProcess: Sendable {
         environment["JWT_KEY"] = nil
         environment["PORT"] = nil
         environment.merge(extra) { _, new in new }
-        let outputPath = "/tmp/messenger-test-output-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
+        let outputPath = ChildProcess.temporaryOutputPath()
         defer { unlink(outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let argv: [UnsafeMutablePointer<CChar>?] = ([Self.executable] + arguments).map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
         let start = ContinuousClock.now
-        guard posix_spawn(&pid, Self.executable, &actions, nil, argv, envp) == 0 else { throw TestFailure("cannot start \(Self.executable)") }
+        let pid = try ChildProcess.spawn([Self.executable] + arguments, environment: environment, outputPath: outputPath)
         var status: Int32 = 0
         while waitpid(pid, &status, WNOHANG) != pid {
             if ContinuousClock.now - start > timeout {
@@ -92,8 +72,7 @@ final class ServerProcess: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         let elapsed = ContinuousClock.now - start
-        let exited = (status & 0x7f) == 0
-        let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let code = ChildProcess.exitCode(status)
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return Exit(status: code, elapsed: elapsed, output: output)
     }

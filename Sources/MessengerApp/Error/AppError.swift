@@ -1,10 +1,12 @@
 import Hummingbird
 
-/// A client error with a JSON body: `{"error": "..."}` plus optional field errors (422).
+/// A client error with a JSON body: `{"error": "..."}` plus optional field errors (422). Thrown by controllers and
+/// middleware; Hummingbird answers it through ``response(from:context:)`` (``HTTPResponseError``).
 public struct AppError: Error, Sendable {
     public var status: HTTPResponse.Status
     public var message: String
     public var fieldErrors: [String: String]?
+    /// Extra string-array members of the body (e.g. the `usernames` a group could not add).
     public var extra: [String: [String]]?
     public var headers: HTTPFields
 

@@ -1,0 +1,87 @@
+import Foundation
+import NIOCore
+
+// MARK: - 5. Group broadcast
+
+struct BroadcastSizes: Sendable {
+    var groupSize: Int
+    var repeats: Int
+}
+
+func runBroadcast(_ b: Bench, _ s: BroadcastSizes) async throws -> ScenarioReport {
+    var r = ScenarioReport(name: "broadcast")
+    r.param("group_size", s.groupSize)
+    r.param("repeats", s.repeats)
+    log("broadcast: group of \(s.groupSize), \(s.repeats) repeats")
+    let g = max(2, s.groupSize)
+    let users = try await b.api.login(usernames: b.usernames("g", g), width: 32)
+    let creator = users[0]
+    let conversation = try await b.api.createGroup(
+        creator, title: "bench \(b.runId)", usernames: users.dropFirst().map(\.username))
+    let rounds = s.repeats + 1  // round 0 warms up
+    struct State {
+        var receivedAt: [[UInt64]]
+        var counts: [Int]
+        var duplicated = 0
+    }
+    let state = Locked(
+        State(
+            receivedAt: Array(repeating: Array(repeating: 0, count: g), count: rounds),
+            counts: Array(repeating: 0, count: rounds)))
+    let streams = try await b.openStreams(users) { member, event in
+        guard let round = b.sequence(in: event, tag: "g"), round >= 0, round < rounds else { return }
+        state.withLock { st in
+            if st.receivedAt[round][member] == 0 {
+                st.receivedAt[round][member] = event.receivedAt
+                st.counts[round] += 1
+            } else {
+                st.duplicated += 1
+            }
+        }
+    }
+    var timeToLast: [UInt64] = []
+    var perReceipt: [UInt64] = []
+    var postLatencies: [UInt64] = []
+    var lost = 0
+    var failures: [String] = []
+    var cpu0 = CPUSample.now()
+    var server0 = b.serverCPUSeconds()
+    for round in 0..<rounds {
+        if round == 1 {
+            cpu0 = CPUSample.now()
+            server0 = b.serverCPUSeconds()
+        }
+        let t0 = nowNs()
+        switch await b.api.timedSend(creator, conversation: conversation, content: b.content("g", round)) {
+        case .ok(let ns, _): if round > 0 { postLatencies.append(ns) }
+        case .failed(let why):
+            failures.append(why)
+            continue
+        }
+        let complete = await waitUntil(seconds: b.graceSeconds) { state.withLock { $0.counts[round] == g } }
+        let times = state.withLock { $0.receivedAt[round] }
+        if !complete { lost += times.filter { $0 == 0 }.count }
+        if round > 0 {
+            let got = times.filter { $0 != 0 }
+            if let last = got.max() { timeToLast.append(last &- t0) }
+            perReceipt.append(contentsOf: got.map { $0 &- t0 })
+        }
+        try await sleep(seconds: 0.02)
+    }
+    let cpu1 = CPUSample.now()
+    let server1 = b.serverCPUSeconds()
+    let closed = streams.filter(\.isClosed).count
+    r.metric("receipts", Double(perReceipt.count), "", decimals: 0)
+    r.metric("lost", Double(lost), "", decimals: 0)
+    r.metric("duplicated", Double(state.current.duplicated), "", decimals: 0)
+    r.latency("time to last", LatencySummary(nanoseconds: timeToLast), p95: false, max: true)
+    r.latency("per receipt", LatencySummary(nanoseconds: perReceipt), p95: false, max: false)
+    r.latency("POST", LatencySummary(nanoseconds: postLatencies))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    if lost > 0 { r.errors.append("\(lost) receipts missing after \(b.graceSeconds) s") }
+    if state.current.duplicated > 0 { r.errors.append("\(state.current.duplicated) duplicate receipts") }
+    if !failures.isEmpty { r.errors.append("\(failures.count) sends failed; first: \(failures[0])") }
+    if closed > 0 { r.errors.append("\(closed) streams closed by the server during the run") }
+    for stream in streams { stream.channel.close(promise: nil) }
+    return r
+}

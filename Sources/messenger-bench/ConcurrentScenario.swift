@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+
+// MARK: - 2. Concurrent send
+
+struct ConcurrentSizes: Sendable {
+    var clients: Int
+    var seconds: Int
+}
+
+func runConcurrent(_ b: Bench, _ s: ConcurrentSizes) async throws -> ScenarioReport {
+    var r = ScenarioReport(name: "concurrent")
+    r.param("clients", s.clients)
+    r.param("duration_s", s.seconds)
+    log("concurrent: \(s.clients) clients for \(s.seconds) s")
+    let users = try await b.api.login(usernames: b.usernames("c", 2 * s.clients))
+    let pairs = (0..<s.clients).map { (users[2 * $0], users[2 * $0 + 1]) }
+    let conversations = try await boundedMap(pairs, width: 16) { pair in
+        try await b.api.createDirect(pair.0, with: pair.1.username)
+    }
+    // Warm up every connection once.
+    await withTaskGroup(of: Void.self) { group in
+        for i in 0..<s.clients {
+            group.addTask {
+                _ = await b.api.timedSend(pairs[i].0, conversation: conversations[i], content: b.content("w", i))
+            }
+        }
+    }
+    let cpu0 = CPUSample.now()
+    let server0 = b.serverCPUSeconds()
+    let end = cpu0.wallNs + UInt64(s.seconds) * 1_000_000_000
+    struct ClientResult: Sendable {
+        var latencies: [UInt64] = []
+        var failures = 0
+        var firstError: String?
+    }
+    let results = await withTaskGroup(of: ClientResult.self) { group in
+        for i in 0..<s.clients {
+            group.addTask {
+                var out = ClientResult()
+                var seq = 0
+                while nowNs() < end {
+                    switch await b.api.timedSend(
+                        pairs[i].0, conversation: conversations[i], content: b.content("c", i * 10_000_000 + seq))
+                    {
+                    case .ok(let ns, _): out.latencies.append(ns)
+                    case .failed(let why):
+                        out.failures += 1
+                        if out.firstError == nil { out.firstError = why }
+                    }
+                    seq += 1
+                }
+                return out
+            }
+        }
+        var all: [ClientResult] = []
+        for await result in group { all.append(result) }
+        return all
+    }
+    let cpu1 = CPUSample.now()
+    let server1 = b.serverCPUSeconds()
+    let wall = Double(cpu1.wallNs - cpu0.wallNs) / 1e9
+    let latencies = results.flatMap(\.latencies)
+    let failures = results.reduce(0) { $0 + $1.failures }
+    let rate = Double(latencies.count) / wall
+    r.metric("messages sent", Double(latencies.count), "", decimals: 0)
+    r.metric("messages/s", rate, "msg/s", decimals: 1)
+    r.latency("latency", LatencySummary(nanoseconds: latencies), p95: true, max: true)
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    if failures > 0 {
+        r.errors.append("\(failures) sends failed; first: \(results.compactMap(\.firstError).first ?? "?")")
+    }
+    await b.baseline(clients: s.clients, seconds: s.seconds, ours: rate, into: &r)
+    return r
+}

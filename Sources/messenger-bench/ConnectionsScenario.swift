@@ -1,0 +1,121 @@
+import Foundation
+import NIOCore
+
+// MARK: - 4. Connection scale
+
+struct ConnectionSizes: Sendable {
+    var connections: Int
+    var holdSeconds: Double
+    var streamsPerUser: Int
+    var connectWidth: Int
+}
+
+func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioReport {
+    var r = ScenarioReport(name: "connections")
+    var k = s.connections
+    let headroom: UInt64 = 256
+    if b.fileLimit.after > headroom && UInt64(k) > b.fileLimit.after - headroom {
+        k = Int(b.fileLimit.after - headroom)
+        r.notes.append("capped to \(k) connections by this process's fd limit (\(b.fileLimit.after))")
+    }
+    r.param("connections", k)
+    r.param("streams_per_user", s.streamsPerUser)
+    r.param("hold_s", s.holdSeconds)
+    if b.fileLimit.after != b.fileLimit.before {
+        r.notes.append("raised RLIMIT_NOFILE soft limit from \(b.fileLimit.before) to \(b.fileLimit.after) (hard limit)")
+    } else {
+        r.notes.append("RLIMIT_NOFILE soft limit is \(b.fileLimit.after)")
+    }
+    let userCount = (k + s.streamsPerUser - 1) / s.streamsPerUser
+    log("connections: logging in \(userCount) users for \(k) idle streams")
+    let users = try await b.api.login(usernames: b.usernames("k", userCount), width: 32)
+    try await sleep(seconds: 0.5)
+    let rssBefore = b.serverRSSKB()
+    let fdsBefore = b.serverPid.flatMap { openFileCount(pid: $0) }
+    let counters = RawCounters()
+    let failures = Locked((count: 0, first: String?.none))
+    let cpu0 = CPUSample.now()
+    let server0 = b.serverCPUSeconds()
+    log("connections: opening \(k) streams")
+    let channels: [(any Channel)?] = try await boundedMap(Array(0..<k), width: s.connectWidth) { i in
+        do {
+            return try await openRawStream(
+                group: b.group, target: b.target, token: users[i / s.streamsPerUser].token, counters: counters)
+        } catch {
+            failures.withLock { f in
+                f.count += 1
+                if f.first == nil { f.first = "\(error)" }
+            }
+            return nil
+        }
+    }
+    let openSeconds = Double(nowNs() - cpu0.wallNs) / 1e9
+    let established = channels.compactMap { $0 }
+    log("connections: \(established.count) established in \(fmt(openSeconds)) s; holding \(s.holdSeconds) s")
+    // What idle streams cost while nothing happens (heartbeats, session checks, the safety look).
+    try await sleep(seconds: 0.5)
+    let idle0 = (nowNs(), b.serverCPUSeconds())
+    try await sleep(seconds: s.holdSeconds)
+    let idle1 = (nowNs(), b.serverCPUSeconds())
+    let idleWall = Double(idle1.0 - idle0.0) / 1e9
+    if let a = idle0.1.server, let z = idle1.1.server {
+        r.metric("server CPU while idle", (z - a) / idleWall * 100, "% of a core", decimals: 2)
+    }
+    if let a = idle0.1.database, let z = idle1.1.database {
+        r.metric("database CPU while idle", (z - a) / idleWall * 100, "% of a core", decimals: 2)
+    }
+    let held = established.filter(\.isActive).count
+    let rssAfter = b.serverRSSKB()
+    let fdsAfter = b.serverPid.flatMap { openFileCount(pid: $0) }
+    let cpu1 = CPUSample.now()
+    let server1 = b.serverCPUSeconds()
+    r.metric("requested", Double(k), "", decimals: 0)
+    r.metric("established", Double(established.count), "", decimals: 0)
+    r.metric("held", Double(held), "", decimals: 0)
+    r.metric("connect time", openSeconds, "s", decimals: 2)
+    r.metric("connects/s", Double(established.count) / openSeconds, "conn/s", decimals: 0)
+    r.metric("bytes received by client", Double(counters.values.current.bytes), "B", decimals: 0)
+    if let rssBefore, let rssAfter {
+        r.metric("server RSS before", Double(rssBefore) / 1024, "MiB", decimals: 1)
+        r.metric("server RSS after", Double(rssAfter) / 1024, "MiB", decimals: 1)
+        r.metric(
+            "server bytes/connection", held > 0 ? Double(rssAfter - rssBefore) * 1024 / Double(held) : 0, "B",
+            decimals: 0)
+    } else {
+        r.notes.append("server RSS not measured: pass --server-pid <pid> (reads /proc/<pid>/status VmRSS)")
+    }
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    let f = failures.current
+    if f.count > 0 { r.errors.append("\(f.count) connections failed; first: \(f.first ?? "?")") }
+    if held < established.count {
+        r.errors.append("\(established.count - held) established streams were closed during the hold")
+    }
+    log("connections: closing")
+    let closes = established.map { channel -> EventLoopFuture<Void> in
+        channel.close(promise: nil)
+        return channel.closeFuture
+    }
+    if let first = closes.first {
+        try? await EventLoopFuture.andAllComplete(closes, on: first.eventLoop).get()
+    }
+    if let fdsBefore, let fdsAfter {
+        r.metric("server open fds before", Double(fdsBefore), "", decimals: 0)
+        r.metric("server open fds held", Double(fdsAfter), "", decimals: 0)
+    }
+    if let pid = b.serverPid {
+        // How quickly the server lets go of streams whose clients left (sockets, fds, memory).
+        try await sleep(seconds: 1)
+        if let rssClosed = b.serverRSSKB() {
+            r.metric("server RSS 1 s after close", Double(rssClosed) / 1024, "MiB", decimals: 1)
+        }
+        if let fds = openFileCount(pid: pid) {
+            r.metric("server open fds 1 s after close", Double(fds), "", decimals: 0)
+            if let fdsBefore, fds > fdsBefore + held / 10 {
+                r.notes.append(
+                    "1 s after the client closed \(held) streams the server still holds \(fds - fdsBefore) more fds than before "
+                        + "(it has not noticed the disconnects yet)")
+            }
+        }
+    }
+    return r
+}

@@ -1,0 +1,46 @@
+import Foundation
+import NIOCore
+
+// MARK: - 1. Sequential send
+
+struct SendSizes: Sendable {
+    var messages: Int
+    var warmup: Int
+    var baselineSeconds: Int
+}
+
+func runSend(_ b: Bench, _ s: SendSizes) async throws -> ScenarioReport {
+    var r = ScenarioReport(name: "send")
+    r.param("messages", s.messages)
+    log("send: \(s.messages) messages, one client")
+    let users = try await b.api.login(usernames: b.usernames("s", 2))
+    let conversation = try await b.api.createDirect(users[0], with: users[1].username)
+    for i in 0..<s.warmup {
+        _ = await b.api.timedSend(users[0], conversation: conversation, content: b.content("w", i))
+    }
+    var latencies: [UInt64] = []
+    latencies.reserveCapacity(s.messages)
+    var failures = 0
+    var firstError: String?
+    let cpu0 = CPUSample.now()
+    let server0 = b.serverCPUSeconds()
+    for i in 0..<s.messages {
+        switch await b.api.timedSend(users[0], conversation: conversation, content: b.content("s", i)) {
+        case .ok(let ns, _): latencies.append(ns)
+        case .failed(let why):
+            failures += 1
+            if firstError == nil { firstError = why }
+        }
+    }
+    let cpu1 = CPUSample.now()
+    let server1 = b.serverCPUSeconds()
+    let wall = Double(cpu1.wallNs - cpu0.wallNs) / 1e9
+    let rate = Double(latencies.count) / wall
+    r.metric("messages sent", Double(latencies.count), "", decimals: 0)
+    r.metric("messages/s", rate, "msg/s", decimals: 1)
+    r.latency("latency", LatencySummary(nanoseconds: latencies), p95: true, max: true)
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    if failures > 0 { r.errors.append("\(failures) sends failed; first: \(firstError ?? "?")") }
+    await b.baseline(clients: 1, seconds: s.baselineSeconds, ours: rate, into: &r)
+    return r
+}
