@@ -1,19 +1,16 @@
-extension AppError {
-    /// The JSON body: `{"error":…,"errors":{…},<extra>…}` with keys sorted (also the `data` of a WebSocket `error`
-    /// frame). Written by hand because the WebSocket frame appends members to it and clients compare the text.
-    var jsonBody: String {
-        var body = "{\"error\":" + JSONText.quote(self.message)
-        if let fields = self.fieldErrors {
-            body += ",\"errors\":{"
-            body += fields.sorted { $0.key < $1.key }.map { JSONText.quote($0.key) + ":" + JSONText.quote($0.value) }.joined(separator: ",")
-            body += "}"
-        }
-        if let extra = self.extra {
-            for (key, values) in extra.sorted(by: { $0.key < $1.key }) {
-                body += "," + JSONText.quote(key) + ":[" + values.map(JSONText.quote).joined(separator: ",") + "]"
-            }
-        }
-        body += "}"
-        return body
+extension AppError: JSONObjectDescribing {
+    /// `{"error":…,"errors":{…}?,<extra>…}`: the one description of the body, field errors and extra members in key
+    /// order.
+    func describeJSON(to writer: inout some JSONFieldWriter) {
+        writer.string("error", self.message)
+        if let fields = self.fieldErrors { writer.stringMap("errors", fields) }
+        for (key, values) in (self.extra ?? [:]).sorted(by: { $0.key < $1.key }) { writer.stringArray(key, values) }
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        try self.encodeDescribedJSON(to: encoder)
+    }
+
+    /// The JSON body (also the `data` of a WebSocket `error` frame, which appends members to it).
+    var jsonBody: String { self.jsonText }
 }

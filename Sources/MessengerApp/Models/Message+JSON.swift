@@ -1,23 +1,37 @@
 import Hummingbird
 import NIOCore
 
-extension User {
-    /// The JSON object, written by hand: it is on the hot path of every send and every delivered event.
-    var jsonText: String {
-        "{\"id\":\"\(self.id)\",\"username\":\(JSONText.quote(self.username)),\"avatarURL\":\(self.avatarURL.map(JSONText.quote) ?? "null")}"
+extension User: JSONObjectDescribing {
+    /// `{"id","username","avatarURL"}`: the one description of the JSON, for ``jsonText`` and `encode(to:)`.
+    func describeJSON(to writer: inout some JSONFieldWriter) {
+        writer.string("id", self.id)
+        writer.string("username", self.username)
+        // The tutorial always sends the key, as null when unset.
+        writer.nullable("avatarURL", self.avatarURL)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try self.encodeDescribedJSON(to: encoder)
     }
 }
 
-extension Message {
-    /// The JSON object, byte for byte what `JSONEncoder` would write for the API's shape, written by hand since
-    /// it is on the hot path of every send and every delivered event.
-    var jsonText: String {
-        var text = "{\"id\":\"\(self.id)\",\"content\":\(JSONText.quote(self.content)),\"conversationId\":\"\(self.conversationId)\""
-        text += ",\"createdAt\":\"\(self.createdAt)\",\"mine\":\(self.mine),\"user\":\(self.user.jsonText)"
-        if let clientId { text += ",\"clientId\":" + JSONText.quote(clientId) }
-        if let editedAt { text += ",\"editedAt\":\"\(editedAt)\"" }
-        if self.deleted == true { text += ",\"deleted\":true" }
-        return text + "}"
+extension Message: JSONObjectDescribing {
+    /// `{"id","content","conversationId","createdAt","mine","user","clientId"?,"editedAt"?,"deleted"?}`: the one
+    /// description of the JSON, for ``jsonText`` (every send and every delivered event) and `encode(to:)`.
+    func describeJSON(to writer: inout some JSONFieldWriter) {
+        writer.string("id", self.id)
+        writer.string("content", self.content)
+        writer.string("conversationId", self.conversationId)
+        writer.string("createdAt", self.createdAt)
+        writer.bool("mine", self.mine)
+        writer.object("user", self.user)
+        writer.omittingNil("clientId", self.clientId)
+        writer.omittingNil("editedAt", self.editedAt)
+        writer.omittingNil("deleted", self.deleted)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try self.encodeDescribedJSON(to: encoder)
     }
 
     /// A JSON response with this message.

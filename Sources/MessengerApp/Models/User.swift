@@ -9,12 +9,4 @@ public struct User: Codable, Sendable, Equatable {
         self.username = username
         self.avatarURL = avatarURL
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.id, forKey: .id)
-        try container.encode(self.username, forKey: .username)
-        // The tutorial always sends the key, as null when unset.
-        try container.encode(self.avatarURL, forKey: .avatarURL)
-    }
 }

@@ -1,0 +1,65 @@
+/// Writes a ``JSONObjectDescribing`` model's members as JSON text in one growing `String`: no intermediate
+/// containers, no `Data`, no reflection.
+struct JSONObjectWriter: JSONFieldWriter {
+    private var text = "{"
+    private var first = true
+
+    /// The finished object.
+    mutating func finish() -> String {
+        self.text += "}"
+        return self.text
+    }
+
+    private mutating func key(_ key: String) {
+        self.text += self.first ? "\"" : ",\""
+        self.first = false
+        self.text += key
+        self.text += "\":"
+    }
+
+    mutating func string(_ key: String, _ value: String) {
+        self.key(key)
+        JSONText.append(value, to: &self.text)
+    }
+
+    mutating func bool(_ key: String, _ value: Bool) {
+        self.key(key)
+        self.text += value ? "true" : "false"
+    }
+
+    mutating func null(_ key: String) {
+        self.key(key)
+        self.text += "null"
+    }
+
+    mutating func object(_ key: String, _ value: some JSONObjectDescribing) {
+        self.key(key)
+        self.text += "{"
+        self.first = true
+        value.describeJSON(to: &self)
+        self.text += "}"
+        self.first = false
+    }
+
+    mutating func stringMap(_ key: String, _ value: [String: String]) {
+        self.key(key)
+        self.text += "{"
+        for (index, member) in value.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { self.text += "," }
+            JSONText.append(member.key, to: &self.text)
+            self.text += ":"
+            JSONText.append(member.value, to: &self.text)
+        }
+        self.text += "}"
+    }
+
+    mutating func stringArray(_ key: String, _ value: [String]) {
+        self.key(key)
+        self.text += "["
+        for (index, element) in value.enumerated() {
+            if index > 0 { self.text += "," }
+            JSONText.append(element, to: &self.text)
+        }
+        self.text += "]"
+    }
+}
