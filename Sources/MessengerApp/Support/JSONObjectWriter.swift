@@ -1,8 +1,15 @@
 /// Writes a ``JSONObjectDescribing`` model's members as JSON text in one growing `String`: no intermediate
 /// containers, no `Data`, no reflection.
 struct JSONObjectWriter: JSONFieldWriter {
-    private var text = "{"
+    private var text: String
     private var first = true
+
+    /// `capacity`: the bytes to reserve, enough for a typical message so the text grows once at most.
+    init(capacity: Int = 512) {
+        self.text = ""
+        self.text.reserveCapacity(capacity)
+        self.text += "{"
+    }
 
     /// The finished object.
     mutating func finish() -> String {

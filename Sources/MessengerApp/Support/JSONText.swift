@@ -13,30 +13,52 @@ public enum JSONText {
         return out
     }
 
-    /// Appends `text` as a JSON string literal, quotes included, to `out`.
+    /// Appends `text` as a JSON string literal, quotes included, to `out`. Runs of bytes that need no escape are
+    /// copied whole (an escape only ever replaces a whole scalar, so every run is valid UTF-8).
     public static func append(_ text: String, to out: inout String) {
-        out.reserveCapacity(out.utf8.count + text.utf8.count + 2)
+        let utf8 = text.utf8
         out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{8}": out += "\\b"
-            case "\u{c}": out += "\\f"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+        var run = utf8.startIndex
+        var index = run
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            var next = utf8.index(after: index)
+            let escape: String?
+            switch byte {
+            case 0x22: escape = "\\\""
+            case 0x5C: escape = "\\\\"
+            case 0x0A: escape = "\\n"
+            case 0x0D: escape = "\\r"
+            case 0x09: escape = "\\t"
+            case 0x08: escape = "\\b"
+            case 0x0C: escape = "\\f"
+            case 0..<0x20: escape = "\\u00" + (byte < 0x10 ? "0" : "1") + String(byte & 0xF, radix: 16)
+            case 0xE2:
+                // U+2028 is E2 80 A8 and U+2029 E2 80 A9 in UTF-8.
+                escape = Self.lineSeparator(utf8, after: next).map { $0 ? "\\u2028" : "\\u2029" }
+                if escape != nil { next = utf8.index(next, offsetBy: 2) }
+            default: escape = nil
             }
+            if let escape {
+                out += Substring(utf8[run..<index])
+                out += escape
+                run = next
+            }
+            index = next
         }
+        out += Substring(utf8[run..<utf8.endIndex])
         out += "\""
+    }
+
+    /// After a 0xE2 byte: true for U+2028, false for U+2029, nil for any other scalar.
+    private static func lineSeparator(_ utf8: String.UTF8View, after index: String.Index) -> Bool? {
+        guard index != utf8.endIndex, utf8[index] == 0x80 else { return nil }
+        let last = utf8.index(after: index)
+        guard last != utf8.endIndex else { return nil }
+        switch utf8[last] {
+        case 0xA8: return true
+        case 0xA9: return false
+        default: return nil
+        }
     }
 }
