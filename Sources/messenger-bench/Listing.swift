@@ -4,8 +4,7 @@ import Foundation
 // MARK: - 7. Reading and sending on a large data set
 
 struct ListingOptions: ParsableArguments {
-    @Option(help: "Existing user to act as (dev login), e.g. `seed1` from scripts/seed-large.sql.")
-    var username: String = "seed1"
+    @OptionGroup var user: SeededUserOptions
 
     @Option(help: "Requests per measured call (default 500, quick 50).")
     var requests: Int?
@@ -23,7 +22,7 @@ struct ListingCommand: AsyncParsableCommand {
 
     func run() async throws {
         let requests = options.requests ?? (common.quick ? 50 : 500)
-        let username = options.username
+        let username = options.user.username
         try await runBench(common, [("listing", { try await runListing($0, username: username, requests: requests) })])
     }
 }
@@ -42,32 +41,13 @@ func runListing(_ b: Bench, username: String, requests: Int) async throws -> Sce
     guard let conversation = first.first?.id.value, let cursor = first.last?.cursor else {
         throw BenchError("\(username) has no conversations: seed the database with scripts/seed-large.sql")
     }
-    let calls: [(String, String, Bool)] = [
-        ("conversations page 1", "/api/conversations", false),
-        ("conversations page 2", "/api/conversations?before=\(cursor)", false),
-        ("messages page", "/api/conversations/\(conversation)/messages", false),
-        ("send", "/api/conversations/\(conversation)/messages", true),
+    let messages = "/api/conversations/\(conversation)/messages"
+    let calls = [
+        SeededCall(name: "conversations page 1", path: "/api/conversations"),
+        SeededCall(name: "conversations page 2", path: "/api/conversations?before=\(cursor)"),
+        SeededCall(name: "messages page", path: messages),
+        SeededCall(name: "send", method: .POST, path: messages, body: { #"{"content":"listing bench \#($0)"}"# }),
     ]
-    let cpu0 = CPUSample.now()
-    let server0 = b.serverCPUSeconds()
-    for (name, path, isSend) in calls {
-        var latencies: [UInt64] = []
-        for i in 0..<(requests + 10) {
-            let t0 = nowNs()
-            let result =
-                isSend
-                ? try await b.api.call(.POST, path, token: user.token, json: #"{"content":"listing bench \#(i)"}"#)
-                : try await b.api.call(.GET, path, token: user.token)
-            let t1 = nowNs()
-            guard result.status == 200 || result.status == 201 else {
-                r.errors.append("\(name): status \(result.status)")
-                break
-            }
-            // The first ten warm caches and connections.
-            if i >= 10 { latencies.append(t1 - t0) }
-        }
-        r.latency(name, LatencySummary(nanoseconds: latencies))
-    }
-    r.cpu(from: cpu0, to: CPUSample.now(), server: (server0, b.serverCPUSeconds()))
+    try await b.measureSequentially(calls, token: user.token, requests: requests, into: &r)
     return r
 }

@@ -4,8 +4,7 @@ import Foundation
 // MARK: - 9. Search on a large data set
 
 struct SearchOptions: ParsableArguments {
-    @Option(help: "Existing user to search as (dev login), e.g. `seed1` from scripts/seed-large.sql.")
-    var username: String = "seed1"
+    @OptionGroup var user: SeededUserOptions
 
     @Option(help: "Requests per measured query (default 300, quick 30).")
     var searchRequests: Int?
@@ -24,7 +23,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let requests = options.searchRequests ?? (common.quick ? 30 : 300)
-        let username = options.username
+        let username = options.user.username
         try await runBench(common, [("search", { try await runSearch($0, username: username, requests: requests) })])
     }
 }
@@ -52,7 +51,7 @@ func runSearch(_ b: Bench, username: String, requests: Int) async throws -> Scen
     }
     let rare = try await b.api.setupCall(.GET, "/api/search?q=zanzibar", token: user.token, expect: [200]).decode(SearchPageDTO.self)
     r.param("rare hits", rare.messages.count)
-    let calls: [(String, String)] = [
+    let calls: [(name: String, path: String)] = [
         ("rare word (zanzibar)", "/api/search?q=zanzibar"),
         ("medium word (lunch, 1%)", "/api/search?q=lunch"),
         ("common word (seeded, all)", "/api/search?q=seeded"),
@@ -64,23 +63,7 @@ func runSearch(_ b: Bench, username: String, requests: Int) async throws -> Scen
         ("no match (qwertyuiop)", "/api/search?q=qwertyuiop"),
         ("open a hit (around)", "/api/conversations/\(hit.message.conversationId.value)/messages?around=\(hit.message.id.value)"),
     ]
-    let cpu0 = CPUSample.now()
-    let server0 = b.serverCPUSeconds()
-    for (name, path) in calls {
-        var latencies: [UInt64] = []
-        for i in 0..<(requests + 10) {
-            let t0 = nowNs()
-            let result = try await b.api.call(.GET, path, token: user.token)
-            let t1 = nowNs()
-            guard result.status == 200 else {
-                r.errors.append("\(name): status \(result.status)")
-                break
-            }
-            // The first ten warm caches and connections.
-            if i >= 10 { latencies.append(t1 - t0) }
-        }
-        r.latency(name, LatencySummary(nanoseconds: latencies))
-    }
-    r.cpu(from: cpu0, to: CPUSample.now(), server: (server0, b.serverCPUSeconds()))
+    let seeded = calls.map { SeededCall(name: $0.name, path: $0.path) }
+    try await b.measureSequentially(seeded, token: user.token, requests: requests, into: &r)
     return r
 }
