@@ -32,6 +32,15 @@ extension AppError {
         }
     }
 
+    /// The status a thrown error is answered with: ``init(mapping:logger:)``'s decision, without its logging (the
+    /// error middleware logs each error once). The request log and the metrics use it for what passes the error
+    /// middleware still thrown (a cancelled request), so one place decides the status of every error.
+    static func status(of error: any Error) -> HTTPResponse.Status {
+        AppError(mapping: error, logger: Self.silentLogger).status
+    }
+
+    private static let silentLogger = Logger(label: "messenger.error-status") { _ in SwiftLogNoOpLogHandler() }
+
     /// A repository's domain error as HTTP.
     init(_ error: RepositoryError) {
         switch error {

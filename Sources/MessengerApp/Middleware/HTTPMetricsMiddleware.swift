@@ -12,14 +12,8 @@ public struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            self.record(request, context: context, status: response.status.code, start: start)
-            return response
-        } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? (error as? AppError)?.status.code ?? 500
+        return try await ObservedResponse.run(request, context: context, next: next) { status in
             self.record(request, context: context, status: status, start: start)
-            throw error
         }
     }
 

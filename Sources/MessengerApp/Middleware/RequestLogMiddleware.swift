@@ -13,14 +13,8 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            self.log(request, context: context, status: response.status.code, start: start)
-            return response
-        } catch {
-            let status = (error as? AppError)?.status.code ?? (error as? HTTPError)?.status.code ?? 500
+        return try await ObservedResponse.run(request, context: context, next: next) { status in
             self.log(request, context: context, status: status, start: start)
-            throw error
         }
     }
 
