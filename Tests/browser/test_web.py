@@ -557,6 +557,40 @@ def test_session_refresh_expiry_and_logout(server, browsers):
     assert not js_errors(d), js_errors(d)
 
 
+
+def test_other_tab_switches_user_and_signs_out(server, browsers):
+    """The stored session is shared by a browser's tabs: another tab switching user switches this one, and another
+    tab signing out signs this one out, live (the `storage` listener the app starts at boot, web/js/api.js)."""
+    import json as _json
+    me, other = uniq('tab'), uniq('tabx')
+    d = browsers()
+    dev_login(d, server, me)
+    tab1 = d.current_window_handle
+    d.switch_to.new_window('tab')
+    d.get(server.base + '/')
+    tab2 = d.current_window_handle
+    wait_tid(d, 'sidebar', 20)
+    assert tid(d, 'current-username').text == me
+
+    # Tab 1 stores another user's session (as signing in there as someone else would): tab 2 follows.
+    out = server.login(other)
+    d.switch_to.window(tab1)
+    d.execute_script("localStorage.setItem('messenger.auth', arguments[0])",
+                     _json.dumps({'token': out['token'], 'expiresAt': out['expiresAt'], 'user': out['authUser']}))
+    d.switch_to.window(tab2)
+    wait(d, lambda dd: tids(dd, 'current-username') and tids(dd, 'current-username')[0].text == other, 10,
+         'tab 2 did not switch to the other user')
+
+    # Sign out in tab 1: tab 2, never touched, goes to the sign-in screen.
+    d.switch_to.window(tab1)
+    wait_tid(d, 'logout-button').click()
+    wait_tid(d, 'dev-username', 10)
+    d.switch_to.window(tab2)
+    wait_tid(d, 'dev-username', 10)
+    assert not tids(d, 'sidebar')
+    assert _stored_auth(d) is None
+    assert not js_errors(d), js_errors(d)
+
 # 8 ---------------------------------------------------------------------------------------------------
 
 def test_read_only_while_visible(server, browsers):

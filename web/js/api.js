@@ -51,15 +51,30 @@ export function setAuth(next) {
 export function onAuthChange(fn) { authListeners.add(fn); return () => authListeners.delete(fn); }
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
-// Another tab signed out or in: follow it.
-window.addEventListener('storage', (e) => {
-  if (e.key !== STORAGE_KEY) return;
-  const next = loadAuth();
-  if ((next && next.token) === (auth && auth.token)) return;
-  auth = next;
-  scheduleRefresh();
-  for (const fn of authListeners) fn(auth);
-});
+let stopAuthSync = null;
+
+/**
+ * Starts following another tab's sign-out or sign-in (the `storage` event on the stored session: the auth listeners
+ * hear of it as of a change made here); returns its stop. Started by the app at boot rather than when this module is
+ * imported, so importing it has no side effects. Starting twice returns the running one's stop.
+ */
+export function startAuthSync() {
+  if (stopAuthSync) return stopAuthSync;
+  const onStorage = (e) => {
+    if (e.key !== STORAGE_KEY) return;
+    const next = loadAuth();
+    if ((next && next.token) === (auth && auth.token)) return;
+    auth = next;
+    scheduleRefresh();
+    for (const fn of authListeners) fn(auth);
+  };
+  window.addEventListener('storage', onStorage);
+  stopAuthSync = () => {
+    window.removeEventListener('storage', onStorage);
+    stopAuthSync = null;
+  };
+  return stopAuthSync;
+}
 
 function jwtTimes(tok) {
   try {

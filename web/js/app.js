@@ -1,6 +1,8 @@
 // Entry point: bootstraps the session, routes between screens and wires the realtime stream.
 import { h, icon } from './dom.js';
-import { api, getAuth, setAuth, isExpired, setUnauthorizedHandler, onAuthChange, maybeRefresh, describeError } from './api.js';
+import {
+  api, getAuth, setAuth, isExpired, setUnauthorizedHandler, onAuthChange, startAuthSync, maybeRefresh, describeError,
+} from './api.js';
 import * as store from './store.js';
 import * as presence from './presence.js';
 import * as stream from './stream.js';
@@ -204,6 +206,8 @@ onAuthChange((a) => {
   else if (a && shell && signedInAs !== a.user.id) route();
   else if (a && shell) stream.reopenWithNewToken();
 });
+// For the app's whole life, the sign-in screen included: a session another tab starts is the one a reload here uses.
+startAuthSync();
 
 // Keep relative times fresh.
 setInterval(() => {
