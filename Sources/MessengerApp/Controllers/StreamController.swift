@@ -46,10 +46,15 @@ public struct StreamController: Sendable {
         channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
         // Both run on the event loop before the head is written (which is scheduled after them): the handler must see
         // the head go out. The high-water mark is how much unsent data a client may have before it is cut off.
-        channel.pipeline.addHandler(socket, position: .first).whenFailure { _ in channel.close(promise: nil) }
         let highWater = max(64 * 1024, self.configuration.streamBufferSize * 1024)
-        channel.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
-            .whenFailure { _ in channel.close(promise: nil) }
+        channel.eventLoop.execute {
+            do {
+                try channel.pipeline.syncOperations.addHandler(socket, position: .first)
+                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+            } catch {
+                channel.close(promise: nil)
+            }
+        }
         let retry = self.configuration.retryMilliseconds
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -64,7 +69,11 @@ public struct StreamController: Sendable {
                     // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
                     try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
                     // Contacts' presence first, so a client never has to ask.
-                    if let snapshot = await realtime.presenceSnapshot(for: identity.userID) { try await writer.write(snapshot) }
+                    // In a task of its own: the deep call into the database leaves its frames in that task, which ends,
+                    // not in this one, which lives as long as the stream.
+                    if let snapshot = await Task(operation: { await realtime.presenceSnapshot(for: identity.userID) }).value {
+                        try await writer.write(snapshot)
+                    }
                     if case .resume(_, let position) = start {
                         let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }
                         if !complete {
