@@ -273,6 +273,67 @@ struct RealtimeTests {
         try await Self.waitFor(timeout: .seconds(3)) { server.realtime.openStreams == 0 }
     }
 
+    @Test("frames written straight to the connection are framed as the response head says (HTTP/1.1 and 1.0 clients)")
+    func directFraming() async throws {
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
+        defer { Task { await server.stop() } }
+        let chat = try await Chat.start(on: server.baseURL)
+        let path = "/api/messages?token=\(chat.bob.token)"
+        let sockets = [
+            try await StuckReader.connect(port: server.port, path: path),
+            try await StuckReader.connect(port: server.port, path: path, version: "HTTP/1.0"),
+        ]
+        defer { for socket in sockets { socket.close() } }
+        // Both are live (their opening position came) before the messages go out, so the events are written directly.
+        var received: [[UInt8]] = []
+        for socket in sockets {
+            received.append(try #require(try await socket.receive(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\nid: ") }))
+        }
+        var ids: [String] = []
+        for n in 0..<3 { ids.append(try #require(try await chat.api.sendMessage(chat.alice, chat.conversation, "direct \(n)")["id"] as? String)) }
+        let last = "\"id\":\"\(ids[2])\""
+        for (index, socket) in sockets.enumerated() {
+            let opening = received[index]
+            received[index] += try #require(try await socket.receive(timeout: .seconds(10)) { Self.body(of: opening + $0)?.contains(last) == true })
+            let body = try #require(Self.body(of: received[index]), "valid framing")
+            let blocks = body.components(separatedBy: "\n\n").filter { $0.contains("direct ") }
+            #expect(blocks.count == 3, "\(body)")
+            for (block, id) in zip(blocks, ids) {
+                #expect(block.hasPrefix("id: "))
+                #expect(block.contains("\"id\":\"\(id)\""))
+            }
+        }
+    }
+
+    /// The body of an HTTP response as far as it has arrived (chunked or not, as its head says); nil when the head is
+    /// incomplete or the bytes are not valid chunked framing ending on a chunk boundary.
+    static func body(of raw: [UInt8]) -> String? {
+        let text = String(decoding: raw, as: UTF8.self)
+        guard let headEnd = text.range(of: "\r\n\r\n") else { return nil }
+        guard text[..<headEnd.lowerBound].lowercased().contains("\r\ntransfer-encoding: chunked") else {
+            return String(text[headEnd.upperBound...])
+        }
+        return Self.dechunk(Substring(text[headEnd.upperBound...]))
+    }
+
+    /// Decodes chunked framing; nil unless it is valid and ends on a chunk boundary.
+    static func dechunk(_ chunked: Substring) -> String? {
+        var rest = chunked.utf8
+        var body: [UInt8] = []
+        while !rest.isEmpty {
+            guard let lineEnd = rest.firstRange(of: "\r\n".utf8),
+                let size = Int(String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self), radix: 16)
+            else { return nil }
+            let start = lineEnd.upperBound
+            guard rest.distance(from: start, to: rest.endIndex) >= size + 2 else { return nil }
+            let end = rest.index(start, offsetBy: size)
+            body += rest[start..<end]
+            guard rest[end...].starts(with: "\r\n".utf8) else { return nil }
+            rest = rest[rest.index(end, offsetBy: 2)...]
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
     @Test("logout closes the session's streams")
     func logoutClosesStream() async throws {
         let server = try await TestServer.start()

@@ -25,7 +25,8 @@ public struct AppConfiguration: Sendable {
     /// `retry:` hint sent to EventSource clients, in milliseconds.
     public var retryMilliseconds = 2000
     public var maxStreamsPerUser = 10
-    /// Events buffered per SSE connection before it is cut off as too slow.
+    /// How far a stream may fall behind before it is cut off as too slow: frames queued per WebSocket (and per SSE
+    /// stream before its response starts); an SSE connection's unsent bytes in KiB (at least 64).
     public var streamBufferSize = 1024
     /// Largest inbound WebSocket frame or message; a bigger one closes the socket with 1009.
     public var maxWebSocketFrame = 16 * 1024

@@ -28,9 +28,12 @@ public struct StreamController: Sendable {
         let lastEventID = request.headers[Self.lastEventID] ?? request.uri.queryParameters["lastEventId"].map(String.init)
         let realtime = self.realtime
         guard realtime.isAccepting else { throw AppError(.serviceUnavailable, "shutting down") }
+        // Frames go out through this handler once the response has started (see `Subscriber`).
+        let socket = StreamSocketHandler()
+        let channel = context.channel
         // Registered before the response head goes out: a client that has the headers is subscribed, and sends it
         // makes from then on reach it (its opening `id:` says exactly from where).
-        guard let start = try await realtime.subscribe(identity: identity, channel: context.channel, lastEventID: lastEventID) else {
+        guard let start = try await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: lastEventID) else {
             throw AppError(.serviceUnavailable, "shutting down")
         }
         let subscriber: Subscriber
@@ -40,7 +43,18 @@ public struct StreamController: Sendable {
         }
         // Whatever happens to the response (it fails before its body starts, the body never runs), the subscriber
         // goes when the connection does: it never stays registered without a socket.
-        context.channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
+        channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
+        // Both run on the event loop before the head is written (which is scheduled after them): the handler must see
+        // the head go out. The high-water mark is how much unsent data a client may have before it is cut off.
+        let highWater = max(64 * 1024, self.configuration.streamBufferSize * 1024)
+        channel.eventLoop.execute {
+            do {
+                try channel.pipeline.syncOperations.addHandler(socket, position: .first)
+                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+            } catch {
+                channel.close(promise: nil)
+            }
+        }
         let retry = self.configuration.retryMilliseconds
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
@@ -55,7 +69,11 @@ public struct StreamController: Sendable {
                     // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
                     try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
                     // Contacts' presence first, so a client never has to ask.
-                    if let snapshot = await realtime.presenceSnapshot(for: identity.userID) { try await writer.write(snapshot) }
+                    // In a task of its own: the deep call into the database leaves its frames in that task, which ends,
+                    // not in this one, which lives as long as the stream.
+                    if let snapshot = await Task(operation: { await realtime.presenceSnapshot(for: identity.userID) }).value {
+                        try await writer.write(snapshot)
+                    }
                     if case .resume(_, let position) = start {
                         let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }
                         if !complete {
@@ -64,17 +82,16 @@ public struct StreamController: Sendable {
                             return
                         }
                     }
-                    // Without watching the inbound side, a client that went away would only be noticed at the next
-                    // heartbeat write; this ends the stream as soon as the connection closes.
-                    try await request.body.consumeWithInboundCloseHandler { _ in
-                        for await frame in subscriber.frames {
-                            try await writer.write(frame)
-                        }
-                    } onInboundClosed: {
-                        subscriber.close(reason: .disconnected)
-                    }
+                    // From here the dispatcher writes to the connection directly; this task only waits for the end (a
+                    // client that leaves closes the connection: see `StreamSocketHandler`).
+                    subscriber.startDirect()
+                    await subscriber.untilClosed()
                     realtime.unsubscribe(subscriber)
+                    if subscriber.closeReason == .replaced {
+                        try await writer.write(SSEFrame.closed(reason: Subscriber.CloseReason.replaced.rawValue))
+                    }
                     try await writer.finish(nil)
+                    channel.pipeline.removeHandler(socket, promise: nil)
                 } catch {
                     subscriber.close(reason: .disconnected)
                     realtime.unsubscribe(subscriber)

@@ -334,13 +334,15 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             if sinceHeartbeat >= self.configuration.heartbeatInterval {
                 sinceHeartbeat = .zero
                 let now = Date()
+                var batch = SocketBatch()
                 for subscriber in self.registry.all {
                     if subscriber.expiresAt <= now {
                         subscriber.close(reason: .expired)
                     } else {
-                        subscriber.send(SSEFrame.ping)
+                        subscriber.send(SSEFrame.ping, into: &batch)
                     }
                 }
+                batch.send()
                 await self.recheckSessions()
             }
         }
@@ -377,7 +379,8 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
 
     /// Registers a stream for `identity`. A `lastEventID` that does not verify, is older than the resume window, lies
     /// beyond this database's head or is too far behind to replay cheaply opens with `event: reset` instead.
-    func subscribe(identity: Identity, channel: any Channel, lastEventID: String?) async throws -> Start? {
+    /// - Parameter socket: the connection's handler when the stream's frames are to be written directly (SSE).
+    func subscribe(identity: Identity, channel: any Channel, socket: StreamSocketHandler? = nil, lastEventID: String?) async throws -> Start? {
         if self.registry.count == 0 {
             // The dispatcher reads nothing while nobody listens: bring the start point up to now first.
             _ = self.registry.advanceIfEmpty(to: try await self.stream.currentPosition())
@@ -392,7 +395,7 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                 mode = .resume(position)
             }
         }
-        guard let subscriber = self.registry.add(identity: identity, channel: channel, mode: mode) else { return nil }
+        guard let subscriber = self.registry.add(identity: identity, channel: channel, socket: socket, mode: mode) else { return nil }
         // A logout that raced with this request: it revoked the session before closing streams, so either it saw
         // this stream, or this check sees the revocation.
         if self.sessions.isRevoked(identity.sessionID) {

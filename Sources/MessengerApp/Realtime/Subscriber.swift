@@ -2,38 +2,66 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// One open stream (SSE, or a WebSocket that translates the same frames, see ``WebSocketFrame``): a bounded queue of frames that its response writer drains.
+/// One open stream: an SSE response or a WebSocket (which translates the same frames, see ``WebSocketFrame``).
 ///
-/// Delivery never waits: a frame that does not fit in the queue closes the connection instead (its client
-/// reconnects with `Last-Event-ID` and catches up from the database), so a slow reader cannot hold up anybody.
+/// Delivery never waits: a frame that does not fit closes the connection instead (its client reconnects with
+/// `Last-Event-ID` and catches up from the database), so a slow reader cannot hold up anybody.
+///
+/// Frames reach the client one of two ways (``Output``):
+/// - SSE: until its response has started (head, presence snapshot, replay) frames wait in a small array; then
+///   ``startDirect()`` hands the stream to the dispatcher, which writes frames straight to the connection's
+///   ``StreamSocketHandler`` on its event loop, batched per event loop with one flush per connection. The response
+///   task only waits (``untilClosed()``) for the end. A connection whose unsent bytes pass its high-water mark is cut.
+/// - WebSocket: a bounded queue of frames that the socket's writer task drains.
 public final class Subscriber: Sendable {
     public let userID: Int64
     public let sessionID: UUID
     public let expiresAt: Date
+    /// The queued frames (WebSocket); an empty, finished sequence for a direct (SSE) subscriber.
     let frames: AsyncStream<ByteBuffer>
-    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private let output: Output
     private let channel: any Channel
     private let state: Mutex<State>
     private let bufferLimit: Int
     private let metrics: AppMetrics
+
+    /// Where frames go.
+    enum Output: Sendable {
+        /// A queue drained by the response's writer task.
+        case queue(AsyncStream<ByteBuffer>.Continuation)
+        /// Written directly to the connection by whoever delivers (after ``Subscriber/startDirect()``).
+        case socket(StreamSocketHandler, any EventLoop)
+    }
 
     struct State {
         /// Frames at or before this position were already sent (or predate the subscription).
         var cursor: StreamPosition
         /// While replaying from the database, live events wait here.
         var held: [StreamEvent]?
+        /// A direct subscriber's frames before its response started; nil once they go straight to the connection.
+        var pending: [ByteBuffer]?
         var closed = false
         /// Why it ended (the WebSocket transport turns it into a close code).
         var closeReason: CloseReason?
         /// Whether this stream still counts towards its user's presence.
         var countsForPresence = true
+        /// The response task waiting for the end (direct subscribers).
+        var waiter: CheckedContinuation<Void, Never>?
     }
 
-    /// - Parameter opening: the first frame (the position or a reset), queued before any event can be: the stream
-    ///   never announces a position ahead of frames still waiting in its queue.
+    private static let noFrames: AsyncStream<ByteBuffer> = {
+        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+        continuation.finish()
+        return stream
+    }()
+
+    /// - Parameters:
+    ///   - opening: the first frame (the position or a reset), queued before any event can be: the stream never
+    ///     announces a position ahead of frames still waiting.
+    ///   - socket: the connection's handler for direct writes (SSE); nil for a queued subscriber (WebSocket).
     init(
-        identity: Identity, channel: any Channel, cursor: StreamPosition, replaying: Bool, opening: ByteBuffer?, bufferLimit: Int,
-        metrics: AppMetrics
+        identity: Identity, channel: any Channel, socket: StreamSocketHandler?, cursor: StreamPosition, replaying: Bool,
+        opening: ByteBuffer?, bufferLimit: Int, metrics: AppMetrics
     ) {
         self.userID = identity.userID
         self.sessionID = identity.sessionID
@@ -41,9 +69,18 @@ public final class Subscriber: Sendable {
         self.channel = channel
         self.bufferLimit = bufferLimit
         self.metrics = metrics
-        (self.frames, self.continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
-        self.state = Mutex(State(cursor: cursor, held: replaying ? [] : nil))
-        if let opening { self.continuation.yield(opening) }
+        var state = State(cursor: cursor, held: replaying ? [] : nil)
+        if let socket {
+            self.frames = Self.noFrames
+            self.output = .socket(socket, channel.eventLoop)
+            state.pending = opening.map { [$0] } ?? []
+        } else {
+            let (frames, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+            self.frames = frames
+            self.output = .queue(continuation)
+            if let opening { continuation.yield(opening) }
+        }
+        self.state = Mutex(state)
         // However the connection ends (the client left, a write failed, the server closed it), the stream ends
         // with it: the subscriber never outlives its socket, whatever state its response writer is in.
         channel.closeFuture.whenComplete { [weak self] _ in self?.close(reason: .disconnected) }
@@ -65,25 +102,55 @@ public final class Subscriber: Sendable {
 
     /// Hands a live event to the stream (or holds it during replay). Never blocks.
     func deliver(_ event: StreamEvent) {
-        let overflow = self.state.withLock { state -> Bool in
-            guard !state.closed, event.position > state.cursor else { return false }
+        var batch = SocketBatch()
+        self.deliver(event, into: &batch)
+        batch.send()
+    }
+
+    /// Hands a live event to the stream; a direct write is added to `batch` (the caller sends it).
+    func deliver(_ event: StreamEvent, into batch: inout SocketBatch) {
+        let (overflow, direct) = self.state.withLock { state -> (Bool, ByteBuffer?) in
+            guard !state.closed, event.position > state.cursor else { return (false, nil) }
             if state.held != nil {
                 state.held!.append(event)
-                return state.held!.count > self.bufferLimit
+                return (state.held!.count > self.bufferLimit, nil)
             }
             state.cursor = event.position
-            return !self.enqueue(event.actorID == self.userID ? event.actorFrame : event.othersFrame)
+            return self.output(event.actorID == self.userID ? event.actorFrame : event.othersFrame, state: &state)
         }
+        if let direct { batch.add(self, direct) }
         if overflow { self.close(reason: .tooSlow) }
     }
 
-    /// Sends a frame that is not an event (heartbeat).
+    /// Sends a frame that is not an event (heartbeat, presence, typing).
     func send(_ frame: ByteBuffer) {
-        let overflow = self.state.withLock { state -> Bool in
-            guard !state.closed, state.held == nil else { return false }
-            return !self.enqueue(frame)
+        var batch = SocketBatch()
+        self.send(frame, into: &batch)
+        batch.send()
+    }
+
+    /// Sends a frame that is not an event; a direct write is added to `batch` (the caller sends it).
+    func send(_ frame: ByteBuffer, into batch: inout SocketBatch) {
+        let (overflow, direct) = self.state.withLock { state -> (Bool, ByteBuffer?) in
+            guard !state.closed, state.held == nil else { return (false, nil) }
+            return self.output(frame, state: &state)
         }
+        if let direct { batch.add(self, direct) }
         if overflow { self.close(reason: .tooSlow) }
+    }
+
+    /// Queues or keeps `frame` (under the lock); returns whether it overflowed, or the frame to write directly.
+    private func output(_ frame: ByteBuffer, state: inout State) -> (Bool, ByteBuffer?) {
+        switch self.output {
+        case .queue(let continuation):
+            return (!Self.enqueue(frame, continuation), nil)
+        case .socket:
+            if state.pending != nil {
+                state.pending!.append(frame)
+                return (state.pending!.count > self.bufferLimit, nil)
+            }
+            return (false, frame)
+        }
     }
 
     /// Records replayed events as sent.
@@ -100,15 +167,64 @@ public final class Subscriber: Sendable {
             state.held = nil
             for event in held where event.position > state.cursor {
                 state.cursor = event.position
-                if !self.enqueue(event.actorID == self.userID ? event.actorFrame : event.othersFrame) { return true }
+                // Still before `startDirect()`: a direct subscriber keeps these as pending frames.
+                if self.output(event.actorID == self.userID ? event.actorFrame : event.othersFrame, state: &state).0 { return true }
             }
             return false
         }
         if overflow { self.close(reason: .tooSlow) }
     }
 
-    private func enqueue(_ frame: ByteBuffer) -> Bool {
-        switch self.continuation.yield(frame) {
+    /// The response has started (head, snapshot, replay written through the response writer): from now on frames
+    /// go straight to the connection, beginning with those that waited. Called once, by the response task, after its
+    /// last write returned; the writes it schedules run on the event loop after that one, so the order holds.
+    func startDirect() {
+        guard case .socket(_, let loop) = self.output else { return }
+        self.state.withLock { state in
+            guard let pending = state.pending else { return }
+            state.pending = nil
+            guard !state.closed, !pending.isEmpty else { return }
+            // Under the lock: any frame delivered after this one is scheduled after it.
+            let writes = pending.map { (self, $0) }
+            loop.execute { Self.write(writes) }
+        }
+    }
+
+    /// Waits until the stream ends (a direct subscriber's response task parks here; it costs no more than a
+    /// continuation).
+    func untilClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let closed = self.state.withLock { state -> Bool in
+                if state.closed { return true }
+                state.waiter = continuation
+                return false
+            }
+            if closed { continuation.resume() }
+        }
+    }
+
+    private var isOpen: Bool { self.state.withLock { !$0.closed } }
+
+    /// Writes frames to their connections; runs on their (common) event loop. A subscriber that closed meanwhile is
+    /// skipped (its response may already have ended), one whose connection is backed up is cut off.
+    static func write(_ writes: [(Subscriber, ByteBuffer)]) {
+        var handlers: [StreamSocketHandler] = []
+        handlers.reserveCapacity(writes.count)
+        var slow: [Subscriber] = []
+        for (subscriber, frame) in writes {
+            guard case .socket(let handler, _) = subscriber.output, subscriber.isOpen else { continue }
+            if handler.write(frame: frame) {
+                handlers.append(handler)
+            } else {
+                slow.append(subscriber)
+            }
+        }
+        for handler in handlers { handler.flush() }
+        for subscriber in slow { subscriber.close(reason: .tooSlow) }
+    }
+
+    private static func enqueue(_ frame: ByteBuffer, _ continuation: AsyncStream<ByteBuffer>.Continuation) -> Bool {
+        switch continuation.yield(frame) {
         case .enqueued: return true
         case .dropped: return false
         case .terminated: return true
@@ -131,20 +247,50 @@ public final class Subscriber: Sendable {
 
     /// Ends the stream. A stream cut off for being slow, logged out or expired also has its connection closed,
     /// since its writer may be stuck on a full socket; the others end their response cleanly. A replaced stream
-    /// is told so with a named `closed` event first.
+    /// is told so with a named `closed` event first (a direct subscriber's response task writes it).
     func close(reason: CloseReason) {
-        let wasOpen = self.state.withLock { state -> Bool in
-            guard !state.closed else { return false }
+        let (wasOpen, waiter) = self.state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !state.closed else { return (false, nil) }
             state.closed = true
             state.closeReason = reason
-            return true
+            defer { state.waiter = nil }
+            return (true, state.waiter)
         }
         guard wasOpen else { return }
         self.metrics.streamClosed(reason)
-        if reason == .replaced { self.continuation.yield(SSEFrame.closed(reason: reason.rawValue)) }
-        self.continuation.finish()
+        if case .queue(let continuation) = self.output {
+            if reason == .replaced { continuation.yield(SSEFrame.closed(reason: reason.rawValue)) }
+            continuation.finish()
+        }
+        waiter?.resume()
         if reason == .tooSlow || reason == .loggedOut || reason == .expired {
             self.channel.close(promise: nil)
         }
+    }
+}
+
+/// Direct writes collected while delivering one event (or one frame) to many subscribers, sent as one task per
+/// event loop: a group of 1,000 costs two event-loop hops, not 1,000 task wake-ups.
+struct SocketBatch: ~Copyable {
+    private var byLoop: [ObjectIdentifier: (loop: any EventLoop, writes: [(Subscriber, ByteBuffer)])] = [:]
+
+    mutating func add(_ subscriber: Subscriber, _ frame: ByteBuffer) {
+        guard let loop = subscriber.eventLoop else { return }
+        self.byLoop[ObjectIdentifier(loop), default: (loop, [])].writes.append((subscriber, frame))
+    }
+
+    consuming func send() {
+        for (_, group) in self.byLoop {
+            let writes = group.writes
+            group.loop.execute { Subscriber.write(writes) }
+        }
+    }
+}
+
+extension Subscriber {
+    /// The event loop of a direct subscriber's connection.
+    fileprivate var eventLoop: (any EventLoop)? {
+        if case .socket(_, let loop) = self.output { return loop }
+        return nil
     }
 }

@@ -36,8 +36,9 @@ public final class SubscriberRegistry: Sendable {
         case resume(StreamPosition)
     }
 
-    /// Registers a stream. Beyond the per-user limit the oldest stream closes.
-    func add(identity: Identity, channel: any Channel, mode: Mode) -> Subscriber? {
+    /// Registers a stream (writing directly through `socket` when given, see ``Subscriber``). Beyond the per-user limit
+    /// the oldest stream closes.
+    func add(identity: Identity, channel: any Channel, socket: StreamSocketHandler? = nil, mode: Mode) -> Subscriber? {
         let (subscriber, evicted) = self.state.withLock { state -> (Subscriber?, Subscriber?) in
             guard !state.isShutdown else { return (nil, nil) }
             let subscriber: Subscriber
@@ -48,6 +49,7 @@ public final class SubscriberRegistry: Sendable {
                 subscriber = Subscriber(
                     identity: identity,
                     channel: channel,
+                    socket: socket,
                     cursor: state.position,
                     replaying: false,
                     opening: mode.isReset ? SSEFrame.reset(at: id) : SSEFrame.position(id),
@@ -56,8 +58,8 @@ public final class SubscriberRegistry: Sendable {
                 )
             case .resume(let position):
                 subscriber = Subscriber(
-                    identity: identity, channel: channel, cursor: position, replaying: true, opening: nil, bufferLimit: self.bufferLimit,
-                    metrics: self.metrics)
+                    identity: identity, channel: channel, socket: socket, cursor: position, replaying: true, opening: nil,
+                    bufferLimit: self.bufferLimit, metrics: self.metrics)
             }
             var list = state.byUser[identity.userID] ?? []
             var evicted: Subscriber?
@@ -92,7 +94,9 @@ public final class SubscriberRegistry: Sendable {
             }
             return targets
         }
-        for subscriber in targets { subscriber.send(frame) }
+        var batch = SocketBatch()
+        for subscriber in targets { subscriber.send(frame, into: &batch) }
+        batch.send()
     }
 
     /// Delivers one event to the given users' streams and records it as the latest position.
@@ -105,7 +109,9 @@ public final class SubscriberRegistry: Sendable {
             }
             return targets
         }
-        for subscriber in targets { subscriber.deliver(event) }
+        var batch = SocketBatch()
+        for subscriber in targets { subscriber.deliver(event, into: &batch) }
+        batch.send()
         self.metrics.eventsDelivered.increment(by: targets.count)
     }
 

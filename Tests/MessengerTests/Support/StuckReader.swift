@@ -12,7 +12,9 @@ final class StuckReader: Sendable {
     static let webSocketHeaders =
         "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
 
-    static func connect(port: Int, path: String, headers: String = "Accept: text/event-stream\r\n") async throws -> StuckReader {
+    static func connect(
+        port: Int, path: String, headers: String = "Accept: text/event-stream\r\n", version: String = "HTTP/1.1"
+    ) async throws -> StuckReader {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         // A tiny receive buffer so the server's writes back up quickly.
         var size: Int32 = 4096
@@ -25,7 +27,7 @@ final class StuckReader: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw TestFailure("connect failed") }
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
+        let request = "GET \(path) \(version)\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         return StuckReader(descriptor: fd)
     }

@@ -1,0 +1,81 @@
+import NIOCore
+
+/// The socket end of an SSE connection, through which the dispatcher writes frames directly once the response has
+/// started (see ``Subscriber``): no task, no queue and no trip through the HTTP handlers per frame.
+///
+/// It sits first in the pipeline (next to the socket), so it sees the response head go out and learns from it whether
+/// the body is chunk-encoded, and it frames what it writes the same way. It also closes the connection when the
+/// client closes its side: with remote half-closure allowed, nothing else would notice until a write failed.
+///
+/// Everything but ``init()`` runs on the channel's event loop (that is why it can be `@unchecked Sendable`: the
+/// subscriber only hands it to closures it runs there).
+final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    private static let crlf = ByteBuffer(string: "\r\n")
+
+    private var context: ChannelHandlerContext?
+    /// Whether the response body is chunk-encoded; nil until the response head went out.
+    private var chunked: Bool?
+    private var needsFlush = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if self.chunked == nil, case .byteBuffer(let buffer) = self.unwrapOutboundIn(data) {
+            self.chunked = Self.isChunkedHead(buffer)
+        }
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Writes one SSE frame as body bytes, without flushing (see ``flush()``). False when the connection already
+    /// holds more unsent bytes than its high-water mark: the client does not keep up.
+    func write(frame: ByteBuffer) -> Bool {
+        guard let context, frame.readableBytes > 0 else { return true }
+        guard context.channel.isWritable else { return false }
+        if self.chunked ?? false {
+            var header = context.channel.allocator.buffer(capacity: 8)
+            header.writeString(String(frame.readableBytes, radix: 16))
+            header.writeStaticString("\r\n")
+            context.write(self.wrapOutboundOut(.byteBuffer(header)), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(Self.crlf)), promise: nil)
+        } else {
+            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
+        }
+        self.needsFlush = true
+        return true
+    }
+
+    /// Flushes what ``write(frame:)`` wrote since the last flush (once per batch, however many frames it had).
+    func flush() {
+        guard self.needsFlush else { return }
+        self.needsFlush = false
+        self.context?.flush()
+    }
+
+    /// Whether `buffer` is an HTTP response head that announces a chunked body (HTTP/1.1 without a length); an
+    /// HTTP/1.0 response body is written raw.
+    static func isChunkedHead(_ buffer: ByteBuffer) -> Bool {
+        let bytes = buffer.readableBytesView
+        guard bytes.starts(with: "HTTP/".utf8) else { return false }
+        let head = String(decoding: bytes, as: UTF8.self).lowercased()
+        return head.contains("\r\ntransfer-encoding: chunked\r\n")
+    }
+}
