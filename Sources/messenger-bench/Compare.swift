@@ -14,7 +14,7 @@ extension ScenarioReport {
         var copy = ScenarioReport(name: self.name)
         copy.params = self.params
         copy.metrics = self.metrics
-        copy.notes = self.notes + self.errors.map { "skipped on the compared server (it may lack this extension): \($0)" }
+        copy.notes = self.notes + self.errors.map { "skipped on the compared server (an extension it lacks, or unreachable): \($0)" }
         return copy
     }
 }
