@@ -18,10 +18,18 @@ UPDATE participants p SET activity_at = c.last_activity_at
 FROM conversations c
 WHERE c.id = p.conversation_id AND c.participant_count <= participant_activity_limit();
 
--- The page of a user's small conversations, newest first, straight from the index.
-CREATE INDEX participants_activity ON participants (user_id, activity_at DESC, conversation_id DESC) WHERE activity_at IS NOT NULL;
--- A user's large groups (few per user), whose activity is read from the conversation row.
-CREATE INDEX participants_large ON participants (user_id, conversation_id) WHERE activity_at IS NULL;
+-- The page of a user's small conversations, newest first, straight from the index; its NULLs are the user's large
+-- groups (few per user), whose activity is read from the conversation row. It also serves every other lookup by
+-- user, so the table keeps two indexes: every index is one more entry written by each participant row a send
+-- updates (the activity is indexed, so those updates cannot be HOT).
+CREATE INDEX participants_activity ON participants (user_id, activity_at DESC, conversation_id DESC);
+-- The primary key becomes (conversation_id, user_id), taking the place of participants_conversation (a
+-- conversation's members; lookups of one member name both columns either way).
+CREATE UNIQUE INDEX participants_conversation_user ON participants (conversation_id, user_id);
+ALTER TABLE participants
+    DROP CONSTRAINT participants_pkey,
+    ADD CONSTRAINT participants_pkey PRIMARY KEY USING INDEX participants_conversation_user;
+DROP INDEX participants_conversation;
 
 -- Nothing reads conversations in global activity order any more; without this index the send's update of the
 -- conversation row changes no indexed column and can be a HOT update (no new index entries).
