@@ -7,13 +7,22 @@
 #   scripts/bench.sh all --quick          # every scenario, small sizes (under a minute)
 #   scripts/bench.sh delivery --rate 500  # one scenario; any messenger-bench arguments pass through
 #   scripts/bench.sh search               # search on the seeded 1,000,000 messages (seeds them first)
+#   scripts/bench.sh listing              # listing/sending as seed1 in 1,000 conversations, 1,000,000 messages (seeds)
+#   BENCH_CONVERSATIONS=10000 scripts/bench.sh listing   # the same with seed1 in 10,000 conversations
+#   scripts/bench.sh delivery-two-process # `delivery` with streams on a second instance (= BENCH_SECOND_INSTANCE=1)
+#   BENCH_COMPARE_BIN=/path/to/other/messenger scripts/bench.sh send   # side by side with another build (below)
 #
 # Environment: BENCH_PORT (default: a free port), BENCH_NO_BUILD=1 (reuse .build/release),
 #              BENCH_CONFIG=debug (benchmark a debug build), BENCH_KEEP=1 (keep the temp folder and its logs),
 #              BENCH_SERVER_BIN / BENCH_TOOL_BIN (use these executables; no build),
 #              BENCH_SERVER_ARGS (extra `messenger serve` arguments, e.g. "--pool-size 32"),
 #              BENCH_SECOND_INSTANCE=1 (start a second server on the same database and pass it to the tool as
-#              --subscribe-url: `delivery` then measures sends on one process reaching streams on the other).
+#              --subscribe-url: `delivery` then measures sends on one process reaching streams on the other),
+#              BENCH_CONVERSATIONS (listing: seed1's conversations in the seeded set, default 1000),
+#              BENCH_COMPARE_BIN (start this other `messenger` executable too, on its own fresh embedded PostgreSQL
+#              seeded the same way, and run every scenario against both: `messenger-bench --compare`),
+#              BENCH_COMPARE_URL (compare with an already running tutorial-compatible server at this URL instead;
+#              scenarios needing our extensions are reported as skipped there).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +34,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 PORT=${BENCH_PORT:-$(free_port)}
 
 if [[ $# -eq 0 ]]; then set -- all; fi
+# The two-process latency scenario by name: `delivery` with its streams on a second instance.
+if [[ "$1" == "delivery-two-process" ]]; then
+    shift
+    set -- delivery "$@"
+    BENCH_SECOND_INSTANCE=1
+fi
 
 # Many idle SSE streams need many file descriptors, in the server and in the client (the bench also raises its
 # own soft limit with setrlimit). Raise the soft limit of this shell, inherited by both, to the hard limit.
@@ -50,7 +65,14 @@ DATA=$(mktemp -d /tmp/messenger-bench.XXXXXX)
 chmod 755 "$DATA"
 SERVER_PID=""
 SECOND_PID=""
+COMPARE_PID=""
 cleanup() {
+    if [[ -n "$COMPARE_PID" ]] && kill -0 "$COMPARE_PID" 2>/dev/null; then
+        kill -TERM "$COMPARE_PID" 2>/dev/null || true
+        for _ in $(seq 1 600); do kill -0 "$COMPARE_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$COMPARE_PID" 2>/dev/null || true
+        wait "$COMPARE_PID" 2>/dev/null || true
+    fi
     if [[ -n "$SECOND_PID" ]] && kill -0 "$SECOND_PID" 2>/dev/null; then
         kill -TERM "$SECOND_PID" 2>/dev/null || true
         wait "$SECOND_PID" 2>/dev/null || true
@@ -66,15 +88,17 @@ cleanup() {
         fi
         wait "$SERVER_PID" 2>/dev/null || true
     fi
-    # Should the server not have stopped its embedded PostgreSQL, stop it here.
-    if [[ -f "$DATA/pgdata/postmaster.pid" ]]; then
-        PGBIN=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-        if [[ $(id -u) -eq 0 ]]; then
-            runuser -u postgres -- "$PGBIN/pg_ctl" stop -m fast -D "$DATA/pgdata" >/dev/null 2>&1 || true
-        else
-            "$PGBIN/pg_ctl" stop -m fast -D "$DATA/pgdata" >/dev/null 2>&1 || true
+    # Should a server not have stopped its embedded PostgreSQL, stop it here.
+    for pgdata in "$DATA/pgdata" "$DATA/compare/pgdata"; do
+        if [[ -f "$pgdata/postmaster.pid" ]]; then
+            PGBIN=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+            if [[ $(id -u) -eq 0 ]]; then
+                runuser -u postgres -- "$PGBIN/pg_ctl" stop -m fast -D "$pgdata" >/dev/null 2>&1 || true
+            else
+                "$PGBIN/pg_ctl" stop -m fast -D "$pgdata" >/dev/null 2>&1 || true
+            fi
         fi
-    fi
+    done
     if [[ -n "${BENCH_KEEP:-}" ]]; then echo "bench.sh: kept $DATA" >&2; else rm -rf "$DATA"; fi
 }
 trap cleanup EXIT INT TERM
@@ -106,11 +130,46 @@ if [[ -n "$DB_PID" ]]; then DB_PID_ARGS=(--database-pid "$DB_PID"); fi
 
 echo "bench.sh: server pid $SERVER_PID, database $DB_URL (postmaster pid ${DB_PID:-?})" >&2
 
-# `search` runs on the seeded set: 10,000 users, seed1 in 1,000 conversations, 1,000,000 messages, plus the words
-# of scripts/seed-search.sql. Seeding takes a minute or two (the search index is maintained while inserting).
-if [[ "${1:-}" == "search" ]]; then
-    echo "bench.sh: seeding scripts/seed-large.sql and scripts/seed-search.sql" >&2
-    psql -q "$DB_URL" -f scripts/seed-large.sql -f scripts/seed-search.sql >&2
+# `search` and `listing` run on the seeded set: 10,000 users, seed1 in 1,000 conversations (BENCH_CONVERSATIONS),
+# 1,000,000 messages; `search` adds the words of scripts/seed-search.sql. Seeding takes a minute or two (the search
+# index is maintained while inserting).
+seed() {
+    case "${1:-}" in
+        search)
+            echo "bench.sh: seeding scripts/seed-large.sql and scripts/seed-search.sql into $2" >&2
+            psql -q "$2" -f scripts/seed-large.sql -f scripts/seed-search.sql >&2 ;;
+        listing)
+            echo "bench.sh: seeding scripts/seed-large.sql (${BENCH_CONVERSATIONS:-1000} conversations) into $2" >&2
+            psql -q "$2" -v conversations="${BENCH_CONVERSATIONS:-1000}" -f scripts/seed-large.sql >&2 ;;
+    esac
+}
+seed "${1:-}" "$DB_URL"
+
+# Another server to compare with, started like ours on its own fresh embedded PostgreSQL (same seed).
+COMPARE_ARGS=()
+if [[ -n "${BENCH_COMPARE_BIN:-}" ]]; then
+    DATA_C=$DATA/compare
+    mkdir -p "$DATA_C"
+    chmod 755 "$DATA_C"
+    PORT_C=$(free_port)
+    # shellcheck disable=SC2086
+    "$BENCH_COMPARE_BIN" serve --host 127.0.0.1 --port "$PORT_C" --data-dir "$DATA_C" --dev-login ${BENCH_SERVER_ARGS:-} \
+        </dev/null >"$DATA/compare.log" 2>&1 &
+    COMPARE_PID=$!
+    for i in $(seq 1 240); do
+        if curl -fsS "http://127.0.0.1:$PORT_C/readyz" >/dev/null 2>&1; then break; fi
+        if [[ $i -eq 240 ]] || ! kill -0 "$COMPARE_PID" 2>/dev/null; then
+            echo "bench.sh: compare server not ready" >&2; tail -20 "$DATA/compare.log" >&2; exit 1
+        fi
+        sleep 0.5
+    done
+    seed "${1:-}" "postgresql://$PGROLE@/messenger?host=$DATA_C/pgdata&port=5432"
+    COMPARE_ARGS=(--compare "http://127.0.0.1:$PORT_C" --compare-server-pid "$COMPARE_PID")
+    DB_PID_C=$(head -1 "$DATA_C/pgdata/postmaster.pid" 2>/dev/null || true)
+    if [[ -n "$DB_PID_C" ]]; then COMPARE_ARGS+=(--compare-database-pid "$DB_PID_C"); fi
+    echo "bench.sh: compare server $BENCH_COMPARE_BIN pid $COMPARE_PID on port $PORT_C" >&2
+elif [[ -n "${BENCH_COMPARE_URL:-}" ]]; then
+    COMPARE_ARGS=(--compare "$BENCH_COMPARE_URL")
 fi
 
 EXTRA_TOOL_ARGS=()
@@ -133,7 +192,7 @@ echo "bench.sh: machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | 
 
 set +e
 "$TOOL_BIN" "$@" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" --database-url "$DB_URL" "${DB_PID_ARGS[@]}" \
-    "${EXTRA_TOOL_ARGS[@]}"
+    "${EXTRA_TOOL_ARGS[@]}" "${COMPARE_ARGS[@]}"
 STATUS=$?
 set -e
 if [[ $STATUS -ne 0 ]]; then

@@ -44,6 +44,18 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "Seconds to wait for GET /readyz before starting.")
     var waitReady: Double = 60
+
+    @Option(
+        help: ArgumentHelp(
+            "Also run every scenario against this other tutorial-compatible server and print both side by side.",
+            discussion: "Scenarios needing our extensions are reported as skipped there (see Compare.swift)."))
+    var compare: String?
+
+    @Option(help: "Process id of the --compare server: its CPU (process tree) in the comparison.")
+    var compareServerPid: Int?
+
+    @Option(help: "PostgreSQL postmaster pid of the --compare server's database: its CPU in the comparison.")
+    var compareDatabasePid: Int?
 }
 
 struct SendOptions: ParsableArguments {
@@ -348,6 +360,16 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
         pgbenchSkipReason: skipReason,
         graceSeconds: common.grace ?? (common.quick ? 5 : 10), fileLimit: fileLimit)
 
+    var compared: Bench?
+    if let url = common.compare {
+        let otherTarget = try Target(url: url)
+        let otherAPI = API(client: http, target: otherTarget, counters: api.counters)
+        compared = Bench(
+            group: group, api: otherAPI, target: otherTarget, runId: randomRunId(), quick: common.quick,
+            serverPid: common.compareServerPid.map { Int32($0) }, databasePid: common.compareDatabasePid.map { Int32($0) },
+            pgbench: nil, pgbenchSkipReason: "only run for --url", graceSeconds: bench.graceSeconds, fileLimit: fileLimit)
+    }
+
     var run = RunReport(url: target.base, runId: runId, quick: common.quick, startedAt: Date())
     run.environment["client_event_loops"] = "\(max(1, common.eventLoops))"
     run.environment["cpus"] = "\(ProcessInfo.processInfo.activeProcessorCount)"
@@ -370,6 +392,21 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
             report.printTable()
             fflush(nil)  // all C streams: keeps tables in order with the stderr progress lines
             run.scenarios.append(report)
+            if let compared {
+                log("\(scenario.name): the same against \(compared.target.base)")
+                var theirs: ScenarioReport
+                do {
+                    try await compared.api.waitReady(seconds: common.waitReady)
+                    theirs = try await scenario.run(compared)
+                } catch {
+                    theirs = ScenarioReport(name: scenario.name)
+                    theirs.errors.append("\(error)")
+                }
+                if !theirs.ok { theirs = theirs.asSkippedOnCompared() }
+                printSideBySide(report, theirs, oursURL: target.base, theirsURL: compared.target.base)
+                fflush(nil)
+                run.compared.append(theirs)
+            }
         }
     } catch {
         var report = ScenarioReport(name: "setup")

@@ -66,7 +66,7 @@ func runConcurrent(_ b: Bench, _ s: ConcurrentSizes) async throws -> ScenarioRep
     r.metric("messages sent", Double(latencies.count), "", decimals: 0)
     r.metric("messages/s", rate, "msg/s", decimals: 1)
     r.latency("latency", LatencySummary(nanoseconds: latencies), p95: true, max: true)
-    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1), perMessage: latencies.count)
     if failures > 0 {
         r.errors.append("\(failures) sends failed; first: \(results.compactMap(\.firstError).first ?? "?")")
     }

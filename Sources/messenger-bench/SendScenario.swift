@@ -39,7 +39,7 @@ func runSend(_ b: Bench, _ s: SendSizes) async throws -> ScenarioReport {
     r.metric("messages sent", Double(latencies.count), "", decimals: 0)
     r.metric("messages/s", rate, "msg/s", decimals: 1)
     r.latency("latency", LatencySummary(nanoseconds: latencies), p95: true, max: true)
-    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1), perMessage: latencies.count)
     if failures > 0 { r.errors.append("\(failures) sends failed; first: \(firstError ?? "?")") }
     await b.baseline(clients: 1, seconds: s.baselineSeconds, ours: rate, into: &r)
     return r

@@ -1,5 +1,5 @@
 /// The durable outbox of push notifications (rows written by the send statement, see
-/// `PostgresConversationRepository.sendWithPush`).
+/// `PostgresConversationRepository.sendStatement`).
 public protocol PushOutboxRepository: Sendable {
     /// Takes up to `limit` due pushes for this worker (`FOR UPDATE SKIP LOCKED`: two workers never take the same
     /// row), leasing each for `lease`; drops the pointless ones first (the recipient read the conversation, came

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The listing's two sources of activity (schema/0010): participant rows of small conversations keep a copy of the
+/// activity, groups above the limit (32 members) keep it on the conversation row only, and a page merges both.
+@Suite("Conversation listing by activity: small and large conversations merged")
+struct ConversationActivityTests {
+    /// Above `participant_activity_limit()` (32).
+    static let largeGroupSize = 34
+
+    /// Every conversation of `session`, walked page by page with cursors of `pageSize`.
+    func walk(_ api: APIClient, _ session: APIClient.Session, pageSize: Int) async throws -> [String] {
+        var walked: [String] = []
+        var cursor: String?
+        while true {
+            let query = cursor.map { "?first=\(pageSize)&before=\($0)" } ?? "?first=\(pageSize)"
+            let response = try await api.send(.GET, "/api/conversations\(query)", token: session.token)
+            #expect(response.status == 200)
+            let page = response.array
+            if page.isEmpty { return walked }
+            walked += page.map { $0["id"] as! String }
+            cursor = page.last?["cursor"] as? String
+        }
+    }
+
+    @Test("sends reorder 1:1, small and large groups alike; every page size walks them once in that order")
+    func mixedOrdering() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let me = try await api.devLogin(uniqueName("act"))
+        let others = try await (0..<(Self.largeGroupSize - 1)).asyncMap { _ in try await api.devLogin(uniqueName("m")) }
+        let direct1 = try await api.startConversation(me, with: others[0].username)
+        let large = try await api.createGroup(me, title: "Large", usernames: others.map(\.username))
+        let direct2 = try await api.startConversation(me, with: others[1].username)
+        let small = try await api.createGroup(me, title: "Small", usernames: [others[2].username, others[3].username])
+        let direct3 = try await api.startConversation(others[4], with: me.username)
+        // Newest first: creation order reversed.
+        #expect(try await self.walk(api, me, pageSize: 25) == [direct3, small, direct2, large, direct1])
+
+        // Each send moves its conversation to the top, whoever sends and whatever the conversation's size.
+        var expected = [direct3, small, direct2, large, direct1]
+        for (conversation, sender) in [(large, others[10]), (direct1, me), (small, others[3]), (large, me), (direct2, others[1])] {
+            try await api.sendMessage(sender, conversation, "bump")
+            expected.removeAll { $0 == conversation }
+            expected.insert(conversation, at: 0)
+            for pageSize in [1, 2, 25] {
+                #expect(try await self.walk(api, me, pageSize: pageSize) == expected)
+            }
+        }
+        // Another member sees the large group and the 1:1 conversations in the same merged order.
+        try await api.sendMessage(others[0], direct1, "bump")
+        #expect(try await self.walk(api, others[0], pageSize: 1) == [direct1, large])
+        try await api.sendMessage(others[0], large, "bump")
+        #expect(try await self.walk(api, others[0], pageSize: 1) == [large, direct1])
+        // The listing's activity is the same the conversation itself reports (its cursor), in either source.
+        for conversation in [large, direct1] {
+            let single = try await api.send(.GET, "/api/conversations/\(conversation)", token: others[0].token).object
+            let listed = try await api.send(.GET, "/api/conversations", token: others[0].token).array.first { $0["id"] as? String == conversation }
+            #expect(single["cursor"] as? String != nil)
+            #expect(single["cursor"] as? String == listed?["cursor"] as? String)
+        }
+    }
+
+    @Test("a group growing past the limit by joins, shrinking by leaves and growing again keeps its order for everyone")
+    func joinsAndLeaves() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let owner = try await api.devLogin(uniqueName("own"))
+        let members = try await (0..<(Self.largeGroupSize + 2)).asyncMap { _ in try await api.devLogin(uniqueName("j")) }
+        // Starts at 31 members (owner + 30), below the limit.
+        let group = try await api.createGroup(owner, title: "Growing", usernames: members[0..<30].map(\.username))
+        let direct = try await api.startConversation(owner, with: members[0].username)
+        #expect(try await self.walk(api, members[0], pageSize: 1) == [direct, group])
+
+        // Joining does not bump activity: the newcomer sees the group below its newer 1:1 conversation.
+        let newcomerDirect = try await api.startConversation(members[33], with: members[34].username)
+        for index in 30..<34 {
+            let added = try await api.send(
+                .POST, "/api/conversations/\(group)/participants", token: owner.token, json: ["username": members[index].username])
+            #expect(added.status == 201)
+        }
+        #expect(try await self.walk(api, members[33], pageSize: 1) == [newcomerDirect, group])
+        // Now 35 members, past the limit: a send still moves it up for old and new members.
+        try await api.sendMessage(members[5], group, "past the limit")
+        #expect(try await self.walk(api, members[33], pageSize: 1) == [group, newcomerDirect])
+        #expect(try await self.walk(api, members[0], pageSize: 1) == [group, direct])
+        try await api.sendMessage(owner, direct, "direct again")
+        #expect(try await self.walk(api, members[0], pageSize: 1) == [direct, group])
+
+        // Shrink below the limit, add someone new (who keeps activity on their row while the others do not).
+        for index in 10..<20 {
+            #expect(try await api.send(.DELETE, "/api/conversations/\(group)/participants/me", token: members[index].token).status == 204)
+            #expect(try await self.walk(api, members[index], pageSize: 1).isEmpty)
+        }
+        let late = members[35]
+        let lateDirect = try await api.startConversation(late, with: owner.username)
+        #expect(
+            try await api.send(.POST, "/api/conversations/\(group)/participants", token: owner.token, json: ["username": late.username]).status
+                == 201)
+        #expect(try await self.walk(api, late, pageSize: 1) == [lateDirect, group])
+        try await api.sendMessage(members[0], group, "after shrinking")
+        #expect(try await self.walk(api, late, pageSize: 1) == [group, lateDirect])
+        #expect(try await self.walk(api, members[0], pageSize: 1) == [group, direct])
+        #expect(try await self.walk(api, owner, pageSize: 2) == [group, lateDirect, direct])
+        try await api.sendMessage(owner, lateDirect, "hi")
+        #expect(try await self.walk(api, owner, pageSize: 1) == [lateDirect, group, direct])
+        // Left members never see it again, whatever it does.
+        #expect(try await self.walk(api, members[10], pageSize: 1).isEmpty)
+    }
+}
