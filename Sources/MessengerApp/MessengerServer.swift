@@ -117,7 +117,7 @@ public struct MessengerServer {
         )
         let webSocketResponder = router.buildResponder()
         let app = Application(
-            router: router,
+            responder: ShallowStreamResponder(inner: router.buildResponder()),
             server: HTTPServerBuilder { responder in
                 UpgradeSafeHTTPChannel(
                     inner: HTTP1WebSocketUpgradeChannel(

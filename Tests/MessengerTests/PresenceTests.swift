@@ -78,6 +78,37 @@ struct PresenceTests {
         #expect(!Self.presence(aliceStream.events, of: bob.userID).contains(false), "no flap: \(aliceStream.events)")
     }
 
+    @Test("streams of one user opened at once (their snapshot reads are shared) each start with the current snapshot, and all follow later changes")
+    func snapshotsOfStreamsOpenedTogether() async throws {
+        let server = try await TestServer.start { Self.fast(&$0) }
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let alice = try await api.devLogin(uniqueName("a"))
+        let bob = try await api.devLogin(uniqueName("b"))
+        _ = try await api.startConversation(alice, with: bob.username)
+        let bobStream = try await SSEClient.connect(server.baseURL, token: bob.token)
+        // Bob is online before any of Alice's streams opens: a watcher sees it from its snapshot or an event.
+        let watcher = try await SSEClient.connect(server.baseURL, token: alice.token)
+        defer { watcher.close() }
+        try await watcher.wait { Self.states($0, of: bob.userID).last == true }
+
+        let streams = try await withThrowingTaskGroup(of: SSEClient.self) { group in
+            for _ in 0..<6 { group.addTask { try await SSEClient.connect(server.baseURL, token: alice.token) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        defer { for stream in streams { stream.close() } }
+        for stream in streams {
+            let first = try await stream.wait { !$0.isEmpty }.first
+            #expect(first?.event == "presence_snapshot")
+            let users = first?.json["users"] as? [[String: Any]] ?? []
+            #expect(users.first { $0["userId"] as? String == bob.userID }?["online"] as? Bool == true)
+        }
+        bobStream.close()
+        for stream in streams {
+            try await stream.wait(timeout: .seconds(10)) { Self.states($0, of: bob.userID) == [true, false] }
+        }
+    }
+
     @Test("typing reaches the other participants on every instance, not the typist, expires, is rate-limited, never replayed")
     func typing() async throws {
         let a = try await TestServer.start()

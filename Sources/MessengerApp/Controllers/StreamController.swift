@@ -36,6 +36,8 @@ public struct StreamController: Sendable {
         guard let start = try await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: lastEventID) else {
             throw AppError(.serviceUnavailable, "shutting down")
         }
+        // After the registration: a presence snapshot read begun later than this can serve this stream too.
+        let presenceTicket = realtime.presenceTicket()
         let subscriber: Subscriber
         switch start {
         case .live(let live): subscriber = live
@@ -71,9 +73,8 @@ public struct StreamController: Sendable {
                     // Contacts' presence first, so a client never has to ask.
                     // In a task of its own: the deep call into the database leaves its frames in that task, which ends,
                     // not in this one, which lives as long as the stream.
-                    if let snapshot = await Task(operation: { await realtime.presenceSnapshot(for: identity.userID) }).value {
-                        try await writer.write(snapshot)
-                    }
+                    let snapshot = await Task { await realtime.presenceSnapshot(for: identity.userID, registeredAt: presenceTicket) }.value
+                    if let snapshot { try await writer.write(snapshot) }
                     if case .resume(_, let position) = start {
                         let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }
                         if !complete {

@@ -38,6 +38,9 @@ public final class PresenceTracker: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Snapshot reads in flight per user, each with the ticket taken when it began (see ``snapshot(for:registeredAt:)``).
+    private let snapshotReads = Mutex<[Int64: (ticket: UInt64, task: Task<ByteBuffer?, any Error>)]>([:])
+    private let tickets = Atomic<UInt64>(0)
     /// Wakes the worker; the work itself waits in `State`, so a storm of connects coalesces into a few statements.
     private let work: AsyncStream<Void>
     private let workSignal: AsyncStream<Void>.Continuation
@@ -220,8 +223,37 @@ public final class PresenceTracker: Sendable {
 
     func finish() { self.workSignal.finish() }
 
+    /// A point in the order of snapshot reads: take one after a stream is registered, and pass it to
+    /// ``snapshot(for:registeredAt:)``.
+    func ticket() -> UInt64 {
+        self.tickets.add(1, ordering: .sequentiallyConsistent).newValue
+    }
+
     /// The current presence of the user's contacts, as one `presence_snapshot` frame (nil when they have none).
-    func snapshot(for userID: Int64) async throws -> ByteBuffer? {
+    ///
+    /// Streams of one user that open together (a client's tabs, a reconnect storm) share one read: a stream joins a
+    /// read of its user's that is in flight only if that read began after the stream was registered (its
+    /// `registeredAt` ticket is older), so the shared answer is as new as one of its own would be: a presence change
+    /// the read did not see came after the stream was registered, and reaches it as a `presence` event.
+    func snapshot(for userID: Int64, registeredAt: UInt64) async throws -> ByteBuffer? {
+        let read = self.snapshotReads.withLock { reads -> Task<ByteBuffer?, any Error> in
+            if let running = reads[userID], running.ticket > registeredAt { return running.task }
+            let ticket = self.ticket()
+            let task = Task {
+                defer {
+                    self.snapshotReads.withLock { reads in
+                        if reads[userID]?.ticket == ticket { reads[userID] = nil }
+                    }
+                }
+                return try await self.readSnapshot(for: userID)
+            }
+            reads[userID] = (ticket, task)
+            return task
+        }
+        return try await read.value
+    }
+
+    private func readSnapshot(for userID: Int64) async throws -> ByteBuffer? {
         let contacts = try await self.repository.contacts(of: userID)
         guard !contacts.isEmpty else { return nil }
         let states = try await self.repository.presence(of: contacts, deadAfter: self.deadAfter)

@@ -419,11 +419,15 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         if subscriber.releasePresence() { self.presence?.streamClosed(userID: subscriber.userID) }
     }
 
+    /// A ticket for ``presenceSnapshot(for:registeredAt:)``, taken once the stream is registered.
+    func presenceTicket() -> UInt64 { self.presence?.ticket() ?? 0 }
+
     /// The presence of the user's contacts, sent first on a new stream; nil with presence off or no contacts.
-    func presenceSnapshot(for userID: Int64) async -> ByteBuffer? {
+    /// - Parameter registeredAt: a ``presenceTicket()`` taken after the stream was registered.
+    func presenceSnapshot(for userID: Int64, registeredAt: UInt64) async -> ByteBuffer? {
         guard let presence = self.presence else { return nil }
         do {
-            return try await presence.snapshot(for: userID)
+            return try await presence.snapshot(for: userID, registeredAt: registeredAt)
         } catch {
             self.logger.warning("could not read presence", metadata: ["error": "\(String(reflecting: error))"])
             return nil

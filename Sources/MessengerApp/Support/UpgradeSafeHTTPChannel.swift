@@ -14,8 +14,20 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
     let inner: HTTP1WebSocketUpgradeChannel
 
+    /// How accepted connections size their receive buffers. NIO keeps each connection's last receive buffer for
+    /// reuse, for as long as the connection lives; at its default (2 KiB to start with) that buffer was the largest
+    /// single allocation of an idle stream. A request of this API fits in 1 KiB (a bearer token, a short JSON body),
+    /// and the allocator still doubles the buffer for a connection whose reads fill it (uploads, pipelining).
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 64 * 1024)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        self.inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        do {
+            // Before the first read: the initializer runs before the channel becomes active.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveAllocator)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return self.inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(FirstRequestErrorHandler(), position: .after(decoder))
             return value
