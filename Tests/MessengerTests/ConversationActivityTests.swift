@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 
-/// The listing's two sources of activity (schema/0010): participant rows of small conversations keep a copy of the
-/// activity, groups above the limit (32 members) keep it on the conversation row only, and a page merges both.
-@Suite("Conversation listing by activity: small and large conversations merged")
+/// The listing's order by activity across 1:1 conversations, small groups and large ones, through sends, joins and
+/// leaves (written for a per-participant activity copy limited to groups of up to 32 members, measured and taken out
+/// again — see the README, "Listing by activity: measured and not kept" — and kept as the listing's order tests).
+@Suite("Conversation listing by activity: 1:1, small and large groups")
 struct ConversationActivityTests {
-    /// Above `participant_activity_limit()` (32).
+    /// A group larger than the 32 members the per-participant copy was limited to.
     static let largeGroupSize = 34
 
     /// Every conversation of `session`, walked page by page with cursors of `pageSize`.
@@ -62,14 +63,14 @@ struct ConversationActivityTests {
         }
     }
 
-    @Test("a group growing past the limit by joins, shrinking by leaves and growing again keeps its order for everyone")
+    @Test("a group growing past 32 members by joins, shrinking by leaves and growing again keeps its order for everyone")
     func joinsAndLeaves() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let owner = try await api.devLogin(uniqueName("own"))
         let members = try await (0..<(Self.largeGroupSize + 2)).asyncMap { _ in try await api.devLogin(uniqueName("j")) }
-        // Starts at 31 members (owner + 30), below the limit.
+        // Starts at 31 members (owner + 30), below 32.
         let group = try await api.createGroup(owner, title: "Growing", usernames: members[0..<30].map(\.username))
         let direct = try await api.startConversation(owner, with: members[0].username)
         #expect(try await self.walk(api, members[0], pageSize: 1) == [direct, group])
@@ -82,14 +83,14 @@ struct ConversationActivityTests {
             #expect(added.status == 201)
         }
         #expect(try await self.walk(api, members[33], pageSize: 1) == [newcomerDirect, group])
-        // Now 35 members, past the limit: a send still moves it up for old and new members.
+        // Now 35 members, past 32: a send still moves it up for old and new members.
         try await api.sendMessage(members[5], group, "past the limit")
         #expect(try await self.walk(api, members[33], pageSize: 1) == [group, newcomerDirect])
         #expect(try await self.walk(api, members[0], pageSize: 1) == [group, direct])
         try await api.sendMessage(owner, direct, "direct again")
         #expect(try await self.walk(api, members[0], pageSize: 1) == [direct, group])
 
-        // Shrink below the limit, add someone new (who keeps activity on their row while the others do not).
+        // Shrink below 32, add someone new.
         for index in 10..<20 {
             #expect(try await api.send(.DELETE, "/api/conversations/\(group)/participants/me", token: members[index].token).status == 204)
             #expect(try await self.walk(api, members[index], pageSize: 1).isEmpty)
