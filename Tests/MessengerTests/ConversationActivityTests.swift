@@ -2,12 +2,15 @@ import Foundation
 import Testing
 
 /// The listing's order by activity across 1:1 conversations, small groups and large ones, through sends, joins and
-/// leaves (written for a per-participant activity copy limited to groups of up to 32 members, measured and taken out
-/// again — see the README, "Listing by activity: measured and not kept" — and kept as the listing's order tests).
-@Suite("Conversation listing by activity: 1:1, small and large groups")
+/// leaves, and for a user in many conversations, whose page comes from the activity copies on their participant rows
+/// (schema/0010) merged with the conversation rows of everyone else.
+@Suite("Conversation listing by activity: 1:1, small and large groups, users in many conversations")
 struct ConversationActivityTests {
     /// A group larger than the 32 members the per-participant copy was limited to.
     static let largeGroupSize = 34
+
+    /// `many_conversations()` in schema/0010: from this many conversations on, a user's rows keep activity copies.
+    static let manyConversations = 100
 
     /// Every conversation of `session`, walked page by page with cursors of `pageSize`.
     func walk(_ api: APIClient, _ session: APIClient.Session, pageSize: Int) async throws -> [String] {
@@ -109,5 +112,56 @@ struct ConversationActivityTests {
         #expect(try await self.walk(api, owner, pageSize: 1) == [lateDirect, group, direct])
         // Left members never see it again, whatever it does.
         #expect(try await self.walk(api, members[10], pageSize: 1).isEmpty)
+    }
+
+    @Test("a user in many conversations: their page follows every send (copies), before and after the threshold")
+    func manyConversations() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let busy = try await api.devLogin(uniqueName("busy"))
+        let others = try await (0..<(Self.manyConversations + 2)).asyncMap { _ in try await api.devLogin(uniqueName("o")) }
+        var partner: [String: APIClient.Session] = [:]
+        // Below the threshold first (no copies yet), then past it: the conversations from before get their copies.
+        var expected: [String] = []
+        for other in others.prefix(Self.manyConversations - 1) {
+            let conversation = try await api.startConversation(busy, with: other.username)
+            partner[conversation] = other
+            expected.insert(conversation, at: 0)
+        }
+        try await api.sendMessage(busy, expected.last!, "before the threshold")
+        expected.insert(expected.removeLast(), at: 0)
+        #expect(try await self.walk(api, busy, pageSize: 25) == expected)
+        for other in others.suffix(3) {
+            let conversation = try await api.startConversation(other, with: busy.username)
+            partner[conversation] = other
+            expected.insert(conversation, at: 0)
+        }
+        #expect(expected.count == Self.manyConversations + 2)
+        #expect(try await self.walk(api, busy, pageSize: 25) == expected)
+
+        // Sends in old and new conversations, by either side (the busy user's copy must move; the other's row has
+        // none), and in a group created after the threshold.
+        let group = try await api.createGroup(busy, title: "Busy group", usernames: [others[0].username, others[1].username])
+        expected.insert(group, at: 0)
+        for (step, index) in [expected.count - 1, 50, expected.count - 2, 0, 7, 60].enumerated() {
+            let conversation = expected[index]
+            let sender = step % 2 == 0 ? busy : partner[conversation] ?? others[0]
+            try await api.sendMessage(sender, conversation, "bump \(step)")
+            expected.remove(at: index)
+            expected.insert(conversation, at: 0)
+            for pageSize in [1, 25, 100] {
+                #expect(try await self.walk(api, busy, pageSize: pageSize) == expected)
+            }
+            // The other side (no copies) sees it on top too.
+            if let other = partner[conversation] {
+                #expect(try await self.walk(api, other, pageSize: 25).first == conversation)
+            }
+        }
+        // The page's activity is the same the conversation itself reports (its cursor).
+        let top = expected[0]
+        let single = try await api.send(.GET, "/api/conversations/\(top)", token: busy.token).object
+        let listed = try await api.send(.GET, "/api/conversations?first=1", token: busy.token).array.first
+        #expect(single["cursor"] as? String == listed?["cursor"] as? String)
     }
 }

@@ -4,7 +4,10 @@ extension PostgresConversationRepository {
     /// The one send statement. Its steps commit together:
     /// - `ins`: the message, if the sender is a participant (a retried `clientId` inserts nothing);
     /// - `conv`: the conversation's last message and activity, only moving forward;
-    /// - `reader`: the sender's read position (their own message is read), only moving forward;
+    /// - `members`: one update of the conversation's participant rows — the sender's read position, and the activity
+    ///   copy (schema/0010) of every row that keeps one (only users in many conversations do: usually none), set to
+    ///   the value `conv` wrote so the copy always equals the conversation's. One UPDATE for both: a statement may
+    ///   not update the same row twice;
     /// - `push` (only with push notifications on, a bind so the text is one prepared statement either way): a push
     ///   for every other participant with no open stream on any live instance (presence), in the same transaction as
     ///   the message so a crash never loses one. A pending push for the same recipient and conversation absorbs the
@@ -22,10 +25,18 @@ extension PostgresConversationRepository {
             ), conv AS (
                 UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
                 FROM ins WHERE c.id = \(conversationID) AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
-            ), reader AS (
-                UPDATE participants p SET last_read_message_id = ins.id, messages_read_at = ins.created_at
-                FROM ins WHERE p.user_id = \(userID) AND p.conversation_id = \(conversationID)
-                  AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+                RETURNING c.last_activity_at
+            ), members AS (
+                UPDATE participants p
+                SET activity_at = CASE WHEN p.activity_at IS NULL THEN NULL ELSE coalesce(conv.last_activity_at, p.activity_at) END,
+                    last_read_message_id = CASE WHEN p.user_id = \(userID) AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+                                                THEN ins.id ELSE p.last_read_message_id END,
+                    messages_read_at = CASE WHEN p.user_id = \(userID) AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id)
+                                            THEN ins.created_at ELSE p.messages_read_at END
+                FROM ins LEFT JOIN conv ON true
+                WHERE p.conversation_id = \(conversationID)
+                  AND ((p.user_id = \(userID) AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id))
+                       OR (p.activity_at IS NOT NULL AND conv.last_activity_at IS NOT NULL AND p.activity_at <> conv.last_activity_at))
             ), push AS (
                 INSERT INTO push_outbox (recipient_id, conversation_id, message_id, sender_id, next_attempt_at)
                 SELECT p.user_id, \(conversationID), ins.id, \(userID), ins.created_at + \(windowSeconds)::float8 * interval '1 second'

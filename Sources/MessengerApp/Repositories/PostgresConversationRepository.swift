@@ -81,37 +81,39 @@ public struct PostgresConversationRepository: ConversationRepository {
     }
 
     public func list(userID: Int64, before cursor: ConversationCursor?, limit: Int) async throws -> [Conversation] {
+        // Two sources merged (schema/0010): participant rows that keep a copy of their conversation's activity (a
+        // user in many conversations), read newest first straight from the index participants_activity (`limit`
+        // rows, however many conversations the user is in), and rows without one (an ordinary user's few), whose
+        // activity is read from the conversation row. Without a cursor the bound is the end of time.
         // Compare raw timestamps (no per-row arithmetic); the cursor's microseconds convert exactly through float8
         // for any date before the year 2255.
-        let rows: PostgresRows
-        if let cursor {
-            rows = try await self.pool.query(
-                """
-                SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act, \(self.deadAfterSeconds)::float8 AS dead
-                    FROM participants p JOIN conversations c ON c.id = p.conversation_id
-                    WHERE p.user_id = \(userID)
-                      AND (c.last_activity_at, c.id) < (timestamptz 'epoch' + \(Double(cursor.activityMicros))::float8 * interval '1 microsecond', \(cursor.id))
-                    ORDER BY c.last_activity_at DESC, c.id DESC
-                    LIMIT \(limit)
-                ) page \(unsafeRaw: Self.conversationJoins)
-                ORDER BY page.act DESC, page.cid DESC
-                """
-            )
-        } else {
-            rows = try await self.pool.query(
-                """
-                SELECT \(unsafeRaw: Self.conversationColumns) FROM (
-                    SELECT c.id AS cid, p.user_id AS me, p.last_read_message_id AS lr, c.last_activity_at AS act, \(self.deadAfterSeconds)::float8 AS dead
-                    FROM participants p JOIN conversations c ON c.id = p.conversation_id
-                    WHERE p.user_id = \(userID)
-                    ORDER BY c.last_activity_at DESC, c.id DESC
-                    LIMIT \(limit)
-                ) page \(unsafeRaw: Self.conversationJoins)
-                ORDER BY page.act DESC, page.cid DESC
-                """
-            )
-        }
+        let hasCursor = cursor != nil
+        let activityMicros = Double(cursor?.activityMicros ?? 0)
+        let beforeID = cursor?.id ?? Int64.max
+        let rows = try await self.pool.query(
+            """
+            SELECT \(unsafeRaw: Self.conversationColumns) FROM (
+                SELECT merged.cid, \(userID)::bigint AS me, merged.lr, merged.act, \(self.deadAfterSeconds)::float8 AS dead FROM (
+                    (SELECT p.conversation_id AS cid, p.last_read_message_id AS lr, p.activity_at AS act
+                     FROM participants p
+                     WHERE p.user_id = \(userID) AND p.activity_at IS NOT NULL AND (p.activity_at, p.conversation_id)
+                           < (CASE WHEN \(hasCursor)::boolean THEN timestamptz 'epoch' + \(activityMicros)::float8 * interval '1 microsecond' ELSE timestamptz 'infinity' END, \(beforeID)::bigint)
+                     ORDER BY p.activity_at DESC, p.conversation_id DESC
+                     LIMIT \(limit))
+                    UNION ALL
+                    (SELECT c.id, p.last_read_message_id, c.last_activity_at
+                     FROM participants p JOIN conversations c ON c.id = p.conversation_id
+                     WHERE p.user_id = \(userID) AND p.activity_at IS NULL AND (c.last_activity_at, c.id)
+                           < (CASE WHEN \(hasCursor)::boolean THEN timestamptz 'epoch' + \(activityMicros)::float8 * interval '1 microsecond' ELSE timestamptz 'infinity' END, \(beforeID)::bigint)
+                     ORDER BY c.last_activity_at DESC, c.id DESC
+                     LIMIT \(limit))
+                ) merged
+                ORDER BY merged.act DESC, merged.cid DESC
+                LIMIT \(limit)
+            ) page \(unsafeRaw: Self.conversationJoins)
+            ORDER BY page.act DESC, page.cid DESC
+            """
+        )
         return try rows.map(self.conversation)
     }
 
