@@ -53,8 +53,16 @@ struct PushWebhookTests {
         coalesce: Duration = .milliseconds(200),
         timeout: Duration = .seconds(10)
     ) async throws -> TestServer {
-        let url = receiver.url
-        return try await TestServer.start {
+        try await Self.server(url: receiver.url, coalesce: coalesce, timeout: timeout)
+    }
+
+    /// A server whose webhook is `url`.
+    static func server(
+        url: String,
+        coalesce: Duration = .milliseconds(200),
+        timeout: Duration = .seconds(10)
+    ) async throws -> TestServer {
+        try await TestServer.start {
             $0.pushTimeout = timeout
             $0.pushWebhookURL = url
             $0.pushSecret = Array(Self.secret.utf8)
@@ -239,19 +247,19 @@ struct PushWebhookTests {
 
     @Test("the receiver is down for a while, then up: the push is delivered, once")
     func receiverDownThenUp() async throws {
-        // Take a free port, then close it: connections to it are refused until the receiver starts there.
+        // A port bound but not listening: connections are refused, and no other test's server can take the port
+        // meanwhile (one that did would answer 404, a final failure, and the push would be dead).
+        let down = try OccupiedPort(listening: false)
         let receiver = PushReceiver()
-        try await receiver.start()
-        let port = receiver.port
-        await receiver.stop()
-        let server = try await Self.server(receiver)
+        let server = try await Self.server(url: "http://127.0.0.1:\(down.port)/hook")
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         try await chat.api.sendMessage(chat.alice, chat.conversation, "wait for me")
         // Several failed attempts (connection refused) while it is down.
         let failing = try await Self.waitForOutbox(server.database) { ($0.first?.attempts ?? 0) >= 3 }
         #expect(failing.first?.state != "delivered")
-        try await receiver.start(port: port)
+        down.release()
+        try await receiver.start(port: down.port)
         defer { Task { await receiver.stop() } }
         let rows = try await Self.waitForOutbox(server.database) { $0.first?.state == "delivered" }
         #expect(rows.count == 1)

@@ -98,9 +98,16 @@ final class PushReceiver: Sendable {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task { try await group.run() }
+        // A bind that fails ends the group before it runs: finishing the stream then makes `start` throw, not hang.
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
         var iterator = ports.makeAsyncIterator()
-        guard let bound = await iterator.next() else { throw TestFailure("push receiver did not start") }
+        guard let bound = await iterator.next() else {
+            let reason = await task.result
+            throw TestFailure("push receiver did not start on port \(port): \(reason)")
+        }
         self.port = bound
         self.running.withLock { $0 = (group, task) }
     }
