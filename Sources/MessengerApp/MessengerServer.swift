@@ -98,6 +98,7 @@ public struct MessengerServer {
             metrics: metrics
         )
         let tokens = await TokenService(key: configuration.jwtKey, lifetime: configuration.tokenLifetime)
+        let authenticator = Authenticator(tokens: tokens, users: users, sessions: sessionCache)
         let router = Self.buildRouter(
             configuration: configuration,
             metrics: metrics,
@@ -107,8 +108,10 @@ public struct MessengerServer {
             search: PostgresSearchRepository(pool: pool),
             presence: presenceRepository,
             realtime: realtime,
-            authenticator: Authenticator(tokens: tokens, users: users, sessions: sessionCache)
+            authenticator: authenticator
         )
+        let streams = DirectStreamOpener(
+            realtime: realtime, authenticator: authenticator, configuration: configuration, metrics: metrics, logger: logger)
 
         // The same router answers WebSocket upgrades: `GET /api/ws` runs through the same middleware and guard.
         let webSocket = WebSocketServerConfiguration(
@@ -121,7 +124,8 @@ public struct MessengerServer {
             server: HTTPServerBuilder { responder in
                 UpgradeSafeHTTPChannel(
                     inner: HTTP1WebSocketUpgradeChannel(
-                        responder: responder, webSocketResponder: webSocketResponder, configuration: .init(ws: webSocket))
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: .init(ws: webSocket)),
+                    streams: configuration.directStreams ? streams : nil
                 )
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),

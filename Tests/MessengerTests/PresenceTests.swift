@@ -127,6 +127,7 @@ struct PresenceTests {
         let resumeFrom = try #require(bobStream.lastEventID)
 
         let path = "/api/conversations/\(conversation)/typing"
+        let began = ContinuousClock.now
         #expect(try await api.send(.POST, path, token: alice.token, json: ["typing": true]).status == 204)
         try await bobStream.wait { $0.contains { $0.event == "typing" } }
         let event = try #require(bobStream.events.first { $0.event == "typing" })
@@ -137,9 +138,13 @@ struct PresenceTests {
         #expect(event.id == nil)
         // Refreshes within 2 s are accepted and dropped; a stop always goes through.
         for _ in 0..<5 { #expect(try await api.send(.POST, path, token: alice.token, json: ["typing": true]).status == 204) }
+        // On a machine running the whole suite at once the refreshes can take longer than the window, and then one of
+        // them rightly goes through.
+        let refreshesWithinWindow = ContinuousClock.now - began < .seconds(2)
         #expect(try await api.send(.POST, path, token: alice.token, json: ["typing": false]).status == 204)
         try await bobStream.wait { $0.contains { $0.event == "typing" && $0.json["typing"] as? Bool == false } }
-        #expect(bobStream.events.filter { $0.event == "typing" }.count == 2)
+        let typingEvents = bobStream.events.filter { $0.event == "typing" }.count
+        #expect(refreshesWithinWindow ? typingEvents == 2 : (2...3).contains(typingEvents), "\(typingEvents) typing events")
         #expect(!aliceStream.events.contains { $0.event == "typing" }, "not to the typist's own streams")
 
         // Outsiders: 404, and nothing leaks.

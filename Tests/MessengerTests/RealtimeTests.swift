@@ -7,11 +7,15 @@ import PostgresTestSupport
 import Synchronization
 import Testing
 
+/// Tests that take `direct` run twice: with streams opened straight from the connection (``DirectStreamOpener``, the
+/// default) and through the router (``StreamController``, the path of every request the opener declines).
 @Suite("Realtime delivery over SSE (real sockets)")
 struct RealtimeTests {
-    @Test("participants and the sender's other stream get the message; outsiders get nothing; headers come first")
-    func delivery() async throws {
-        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(1) }
+    @Test("participants and the sender's other stream get the message; outsiders get nothing; headers come first", arguments: [true, false])
+    func delivery(direct: Bool) async throws {
+        let server = try await TestServer.start {
+            $0.directStreams = direct; $0.heartbeatInterval = .seconds(1)
+        }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
@@ -80,9 +84,9 @@ struct RealtimeTests {
         }
     }
 
-    @Test("resume with Last-Event-ID replays exactly what was missed")
-    func resume() async throws {
-        let server = try await TestServer.start()
+    @Test("resume with Last-Event-ID replays exactly what was missed", arguments: [true, false])
+    func resume(direct: Bool) async throws {
+        let server = try await TestServer.start { $0.directStreams = direct }
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
@@ -184,9 +188,9 @@ struct RealtimeTests {
         }
     }
 
-    @Test("beyond the per-user limit the oldest stream is told `closed` and ends; the others stay")
-    func streamLimit() async throws {
-        let server = try await TestServer.start()
+    @Test("beyond the per-user limit the oldest stream is told `closed` and ends; the others stay", arguments: [true, false])
+    func streamLimit(direct: Bool) async throws {
+        let server = try await TestServer.start { $0.directStreams = direct }
         defer { Task { await server.stop() } }
         #expect(server.configuration.maxStreamsPerUser == 10)
         let api = APIClient(baseURL: server.baseURL)
@@ -276,9 +280,11 @@ struct RealtimeTests {
         try await Self.waitFor(timeout: .seconds(10)) { server.realtime.openStreams == 0 }
     }
 
-    @Test("frames written straight to the connection are framed as the response head says (HTTP/1.1 and 1.0 clients)")
-    func directFraming() async throws {
-        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
+    @Test("frames written straight to the connection are framed as the response head says (HTTP/1.1 and 1.0 clients)", arguments: [true, false])
+    func directFraming(direct: Bool) async throws {
+        let server = try await TestServer.start {
+            $0.directStreams = direct; $0.heartbeatInterval = .seconds(3600)
+        }
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         let path = "/api/messages?token=\(chat.bob.token)"
@@ -337,6 +343,40 @@ struct RealtimeTests {
         return String(decoding: body, as: UTF8.self)
     }
 
+    @Test(
+        "a plain stream request is opened straight from the connection; HTTP/1.0, an unusual head or the router-only setting go through the router, with the same result"
+    )
+    func directOrRouter() async throws {
+        for direct in [true, false] {
+            let server = try await TestServer.start {
+                $0.directStreams = direct
+                $0.metricsPort = 0
+                $0.heartbeatInterval = .seconds(3600)
+            }
+            defer { Task { await server.stop() } }
+            let chat = try await Chat.start(on: server.baseURL)
+            let path = "/api/messages?token=\(chat.bob.token)"
+            let plain = try await SSEClient.connect(server.baseURL, token: chat.bob.token)
+            defer { plain.close() }
+            let sockets = [
+                try await StuckReader.connect(port: server.port, path: path, version: "HTTP/1.0"),
+                // A repeated field it reads could be read two ways: the direct path leaves it to the full HTTP stack.
+                try await StuckReader.connect(port: server.port, path: path, headers: "Accept: text/event-stream\r\nAccept: text/event-stream\r\n"),
+            ]
+            defer { for socket in sockets { socket.close() } }
+            for socket in sockets {
+                _ = try #require(try await socket.receive(timeout: .seconds(10)) { String(decoding: $0, as: UTF8.self).contains("\nid: ") })
+            }
+            try await Self.waitFor { plain.lastEventID != nil }
+            let id = try #require(try await chat.api.sendMessage(chat.alice, chat.conversation, "either way")["id"] as? String)
+            try await plain.wait(timeout: .seconds(10)) { $0.contains { $0.json["id"] as? String == id } }
+            let scrape = try await MetricsTests.scrape(server)
+            let opened = AppMetrics.Names.streamsOpened
+            #expect(scrape.value(opened, ["path": "direct"]) == (direct ? 1 : 0), "direct: \(direct)")
+            #expect(scrape.value(opened, ["path": "router"]) == (direct ? 2 : 3), "direct: \(direct)")
+        }
+    }
+
     @Test("logout closes the session's streams")
     func logoutClosesStream() async throws {
         let server = try await TestServer.start()
@@ -351,9 +391,9 @@ struct RealtimeTests {
         try await stream.waitForEnd(timeout: .seconds(10))
     }
 
-    @Test("graceful shutdown with open streams finishes promptly")
-    func shutdown() async throws {
-        let server = try await TestServer.start()
+    @Test("graceful shutdown with open streams finishes promptly", arguments: [true, false])
+    func shutdown(direct: Bool) async throws {
+        let server = try await TestServer.start { $0.directStreams = direct }
         let api = APIClient(baseURL: server.baseURL)
         let users = try await (0..<5).asyncMap { _ in try await api.devLogin(uniqueName("s")) }
         let streams = try await users.asyncMap { try await SSEClient.connect(server.baseURL, token: $0.token) }

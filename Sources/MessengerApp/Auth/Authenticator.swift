@@ -42,11 +42,14 @@ public final class Authenticator: Sendable {
     /// The token from `Authorization: Bearer …`, else from the `token` query parameter (EventSource cannot set
     /// headers).
     public static func token(from request: Request) -> String? {
-        if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]) }
-            return nil
-        }
+        if let header = request.headers[.authorization] { return Self.token(authorization: header) }
         return request.uri.queryParameters["token"].map(String.init)
+    }
+
+    /// The token of an `Authorization` header value (`Bearer …`), nil for another scheme.
+    static func token(authorization header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]) }
+        return nil
     }
 }

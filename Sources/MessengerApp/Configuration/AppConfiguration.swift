@@ -28,6 +28,9 @@ public struct AppConfiguration: Sendable {
     /// How far a stream may fall behind before it is cut off as too slow: frames queued per WebSocket (and per SSE
     /// stream before its response starts); an SSE connection's unsent bytes in KiB (at least 64).
     public var streamBufferSize = 1024
+    /// Whether plain stream requests are opened without the HTTP stack (``DirectStreamOpener``); off, every stream
+    /// goes through the router (``StreamController``), as any request the opener declines does. Tests run both.
+    public var directStreams = true
     /// Largest inbound WebSocket frame or message; a bigger one closes the socket with 1009.
     public var maxWebSocketFrame = 16 * 1024
     /// Inbound WebSocket frames allowed per second per socket (with a burst of twice as many); more closes it with 1008.

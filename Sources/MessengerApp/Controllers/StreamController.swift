@@ -58,6 +58,7 @@ public struct StreamController: Sendable {
             }
         }
         let retry = self.configuration.retryMilliseconds
+        realtime.metrics.streamsOpenedRouter.increment()
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8",
             .cacheControl: "no-cache",

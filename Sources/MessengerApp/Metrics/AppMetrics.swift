@@ -22,6 +22,12 @@ public final class AppMetrics: Sendable {
     let deliveryLag: CoreMetrics.Timer
     let listenerReconnects: CoreMetrics.Counter
     let loginRateLimited: CoreMetrics.Counter
+    /// SSE streams opened straight from the connection (``DirectStreamOpener``) and through the router.
+    let streamsOpenedDirect: CoreMetrics.Counter
+    let streamsOpenedRouter: CoreMetrics.Counter
+    /// The request series of a stream opened directly, made once (it is opened thousands of times a second at scale).
+    private let directStreamRequests: CoreMetrics.Counter
+    private let directStreamDuration: CoreMetrics.Timer
     private let streamsOpen: CoreMetrics.Meter
     private let poolInUse: CoreMetrics.Meter
     private let poolIdle: CoreMetrics.Meter
@@ -50,6 +56,11 @@ public final class AppMetrics: Sendable {
         self.listenerReconnects = CoreMetrics.Counter(label: Names.listenerReconnects, factory: factory)
         self.loginRateLimited = CoreMetrics.Counter(label: Names.loginRateLimited, factory: factory)
         self.streamsOpen = CoreMetrics.Meter(label: Names.streamsOpen, factory: factory)
+        self.streamsOpenedDirect = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "direct")], factory: factory)
+        self.streamsOpenedRouter = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "router")], factory: factory)
+        let route = [("route", DirectStreamOpener.route), ("method", "GET")]
+        self.directStreamRequests = CoreMetrics.Counter(label: Names.httpRequests, dimensions: route + [("status", "200")], factory: factory)
+        self.directStreamDuration = CoreMetrics.Timer(label: Names.httpDuration, dimensions: route, factory: factory)
         self.poolInUse = CoreMetrics.Meter(label: Names.poolConnections, dimensions: [("state", "in_use")], factory: factory)
         self.poolIdle = CoreMetrics.Meter(label: Names.poolConnections, dimensions: [("state", "idle")], factory: factory)
         self.poolWaiters = CoreMetrics.Meter(label: Names.poolWaiters, factory: factory)
@@ -63,6 +74,7 @@ public final class AppMetrics: Sendable {
         public static let httpRequests = "messenger_http_requests_total"
         public static let httpDuration = "messenger_http_request_duration_seconds"
         public static let streamsOpen = "messenger_sse_streams_open"
+        public static let streamsOpened = "messenger_sse_streams_opened_total"
         public static let eventsDelivered = "messenger_sse_events_delivered_total"
         public static let streamsClosed = "messenger_sse_streams_closed_total"
         public static let resumes = "messenger_sse_resumes_total"
@@ -94,6 +106,13 @@ public final class AppMetrics: Sendable {
         ).increment()
         CoreMetrics.Timer(label: Names.httpDuration, dimensions: [("route", route), ("method", method)], factory: self.factory)
             .recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// A stream opened by ``DirectStreamOpener``: the request as ``request(route:method:status:duration:)`` counts it.
+    func streamOpenedDirectly(duration: Duration) {
+        self.directStreamRequests.increment()
+        self.directStreamDuration.recordNanoseconds(Self.nanoseconds(duration))
+        self.streamsOpenedDirect.increment()
     }
 
     func streamClosed(_ reason: Subscriber.CloseReason) {

@@ -28,16 +28,30 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         )
     }
 
-    /// The path with the value of every `token` query parameter replaced by `***`.
+    /// The path with the value of every `token` (or `access_token`) query parameter replaced by `***`.
+    ///
+    /// Works on UTF-8 code units (every stream request is logged, and a token makes its query long): `?`, `&` and `=`
+    /// are ASCII and never part of a multi-byte character, so the cuts fall on character boundaries.
     public static func redactedPath(_ uri: String) -> String {
-        guard let question = uri.firstIndex(of: "?") else { return uri }
-        let path = uri[..<question]
-        let query = uri[uri.index(after: question)...]
-        let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> String in
-            let name = part.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            let decoded = name.removingPercentEncoding ?? name
-            return decoded.lowercased() == "token" || decoded.lowercased() == "access_token" ? "\(name)=***" : String(part)
+        let bytes = uri.utf8
+        guard let question = bytes.firstIndex(of: UInt8(ascii: "?")) else { return uri }
+        var result = String(uri[...question])
+        var start = bytes.index(after: question)
+        while true {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            let part = uri[start..<end]
+            let name = part.utf8.firstIndex(of: UInt8(ascii: "=")).map { part[..<$0] } ?? part
+            // Percent-decoding (slow) only for a name that needs it.
+            let decoded = name.utf8.contains(UInt8(ascii: "%")) ? Substring(name.removingPercentEncoding ?? String(name)) : name
+            result += Self.isTokenName(decoded) ? "\(name)=***" : part
+            guard end < bytes.endIndex else { break }
+            result += "&"
+            start = bytes.index(after: end)
         }
-        return path + "?" + parts.joined(separator: "&")
+        return result
+    }
+
+    private static func isTokenName(_ name: Substring) -> Bool {
+        name.utf8.count <= 12 && (name.lowercased() == "token" || name.lowercased() == "access_token")
     }
 }

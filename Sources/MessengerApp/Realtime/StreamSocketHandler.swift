@@ -17,13 +17,28 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     private static let crlf = ByteBuffer(string: "\r\n")
 
+    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
+
     private var context: ChannelHandlerContext?
     /// Whether the response body is chunk-encoded; nil until the response head went out.
     private var chunked: Bool?
     private var needsFlush = false
 
+    /// Whether this side wrote the response head and so ends the response itself (``DirectStreamOpener``).
+    let ownsResponse: Bool
+    /// Kept after the handler leaves its channel, for failing late sends.
+    private var eventLoop: (any EventLoop)?
+
+    /// - Parameter ownsResponse: true when ``DirectStreamOpener`` writes the (chunked) response head; false when
+    ///   Hummingbird does and this handler learns the framing from it.
+    init(ownsResponse: Bool = false) {
+        self.ownsResponse = ownsResponse
+        self.chunked = ownsResponse ? true : nil
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.eventLoop = context.eventLoop
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -41,7 +56,53 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         if let event = event as? ChannelEvent, event == .inputClosed {
             context.close(promise: nil)
         }
+        // The server is quiescing and no HTTP handler is there to end the response: end it here.
+        if event is ChannelShouldQuiesceEvent, self.ownsResponse {
+            self.end(with: nil)
+        }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Writes a response head this side made, then the first frame, and flushes once.
+    func writeHead(_ head: ByteBuffer, opening: ByteBuffer) {
+        guard let context else { return }
+        context.write(self.wrapOutboundOut(.byteBuffer(head)), promise: nil)
+        _ = self.write(frame: opening)
+        self.flush()
+    }
+
+    /// Writes one frame and flushes, whether or not the connection is backed up; the future completes when it is
+    /// written (the replay waits on it, so it never holds more than a frame in memory).
+    func send(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let context else { return self.eventLoop!.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        if self.chunked ?? false {
+            var header = context.channel.allocator.buffer(capacity: 8)
+            header.writeString(String(frame.readableBytes, radix: 16))
+            header.writeStaticString("\r\n")
+            context.write(self.wrapOutboundOut(.byteBuffer(header)), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
+        } else {
+            context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(frame)), promise: promise)
+        }
+        return promise.futureResult
+    }
+
+    /// Ends a response this side started (``DirectStreamOpener``): an optional last frame, the end of the chunked
+    /// body, then the connection closes once they are written.
+    func end(with frame: ByteBuffer?) {
+        guard let context else { return }
+        if let frame { _ = self.write(frame: frame) }
+        let channel = context.channel
+        if self.chunked ?? false {
+            context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(Self.lastChunk))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        } else {
+            context.flush()
+            channel.close(promise: nil)
+        }
     }
 
     /// Writes one SSE frame as body bytes, without flushing (see ``flush()``). False when the connection already

@@ -178,15 +178,35 @@ public final class Subscriber: Sendable {
     /// The response has started (head, snapshot, replay written through the response writer): from now on frames
     /// go straight to the connection, beginning with those that waited. Called once, by the response task, after its
     /// last write returned; the writes it schedules run on the event loop after that one, so the order holds.
-    func startDirect() {
+    /// - Parameter first: a frame to write before those that waited (the presence snapshot), in the same write.
+    func startDirect(first: ByteBuffer? = nil) {
         guard case .socket(_, let loop) = self.output else { return }
-        self.state.withLock { state in
-            guard let pending = state.pending else { return }
+        let endedMeanwhile = self.state.withLock { state -> CloseReason? in
+            guard let pending = state.pending else { return nil }
             state.pending = nil
-            guard !state.closed, !pending.isEmpty else { return }
+            if state.closed { return state.closeReason }
+            let frames = (first.map { [$0] } ?? []) + pending
+            guard !frames.isEmpty else { return nil }
             // Under the lock: any frame delivered after this one is scheduled after it.
-            let writes = pending.map { (self, $0) }
+            let writes = frames.map { (self, $0) }
             loop.execute { Self.write(writes) }
+            return nil
+        }
+        // Closed while the response was starting: a response that nobody waits for ends here.
+        if let endedMeanwhile { self.endOwnedResponse(endedMeanwhile) }
+    }
+
+    /// Ends a response that ``DirectStreamOpener`` started (no task waits for it to end): a replaced stream is told
+    /// so, a shut-down one ends cleanly; the other reasons close the connection (or it already closed).
+    private func endOwnedResponse(_ reason: CloseReason) {
+        guard case .socket(let handler, let loop) = self.output, handler.ownsResponse else { return }
+        switch reason {
+        case .replaced:
+            loop.execute { handler.end(with: SSEFrame.closed(reason: reason.rawValue)) }
+        case .shutdown:
+            loop.execute { handler.end(with: nil) }
+        case .tooSlow, .loggedOut, .expired, .disconnected:
+            return
         }
     }
 
@@ -247,16 +267,19 @@ public final class Subscriber: Sendable {
 
     /// Ends the stream. A stream cut off for being slow, logged out or expired also has its connection closed,
     /// since its writer may be stuck on a full socket; the others end their response cleanly. A replaced stream
-    /// is told so with a named `closed` event first (a direct subscriber's response task writes it).
+    /// is told so with a named `closed` event first (a direct subscriber's response task writes it, or, for a
+    /// response that ``DirectStreamOpener`` started, this subscriber).
     func close(reason: CloseReason) {
-        let (wasOpen, waiter) = self.state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
-            guard !state.closed else { return (false, nil) }
+        let (wasOpen, waiter, started) = self.state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?, Bool) in
+            guard !state.closed else { return (false, nil, false) }
             state.closed = true
             state.closeReason = reason
             defer { state.waiter = nil }
-            return (true, state.waiter)
+            return (true, state.waiter, state.pending == nil)
         }
         guard wasOpen else { return }
+        // Before ``startDirect()`` the opener is still writing the response's start; it ends the response then.
+        if started { self.endOwnedResponse(reason) }
         self.metrics.streamClosed(reason)
         if case .queue(let continuation) = self.output {
             if reason == .replaced { continuation.yield(SSEFrame.closed(reason: reason.rawValue)) }

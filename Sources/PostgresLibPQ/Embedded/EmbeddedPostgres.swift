@@ -123,7 +123,7 @@ public struct EmbeddedPostgres: Sendable {
             unix_socket_directories = '\(self.socketDirectory.replacingOccurrences(of: "'", with: "''"))'
             unix_socket_permissions = 0700
             port = \(self.port)
-            max_connections = 300
+            max_connections = 400
             shared_buffers = 256MB
             synchronous_commit = on
             log_min_messages = warning

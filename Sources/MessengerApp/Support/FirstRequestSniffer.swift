@@ -1,0 +1,107 @@
+import NIOCore
+
+/// First in a new connection's pipeline: holds the bytes of its first request until it is clear whether they open
+/// an SSE stream (``StreamRequestHead``), then says so through ``decision``.
+///
+/// For anything else (decided at the first bytes that cannot start `GET /api/messages`, so ordinary requests wait
+/// for nothing), ``handOver(then:)`` lets the full HTTP stack take the connection: the bytes held so far, and
+/// anything that arrived meanwhile, go on to it and this handler leaves the pipeline.
+///
+/// Everything runs on the channel's event loop (hence `@unchecked Sendable`: it is only handed to closures that run
+/// there).
+final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    enum Decision: Sendable {
+        /// The full HTTP stack should answer (the bytes are still held).
+        case http
+        /// A plain stream request (the bytes are still held, should the stream path decline it after all).
+        case stream(StreamRequestHead)
+        /// The connection ended before a decision.
+        case closed
+    }
+
+    /// The largest head waited for: a stream request is a few hundred bytes (a token, a few headers).
+    static let maximumHead = 8 * 1024
+
+    let decision: EventLoopPromise<Decision>
+    private var held: ByteBuffer?
+    private var decided = false
+    private var inputClosed = false
+    private var context: ChannelHandlerContext?
+
+    init(eventLoop: any EventLoop) {
+        self.decision = eventLoop.makePromise()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.decide(.closed)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = self.unwrapInboundIn(data)
+        if self.held == nil {
+            self.held = bytes
+        } else {
+            self.held!.writeBuffer(&bytes)
+        }
+        guard !self.decided, let held = self.held else { return }
+        let view = held.readableBytesView
+        if !StreamRequestHead.mayBeStream(view) || view.count > Self.maximumHead {
+            self.decide(.http)
+        } else if StreamRequestHead.firstIndex(of: StreamRequestHead.headEnd, in: view) != nil {
+            self.decide(StreamRequestHead.parse(held).map { .stream($0) } ?? .http)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Held back with the bytes (``handOver(then:)`` fires it).
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client will send no more: whatever it sent is for the HTTP stack to answer.
+            self.inputClosed = true
+            self.decide(.http)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.decide(.closed)
+        context.fireChannelInactive()
+    }
+
+    private func decide(_ decision: Decision) {
+        guard !self.decided else { return }
+        self.decided = true
+        self.decision.succeed(decision)
+    }
+
+    /// Passes the held bytes (and a half-closure seen meanwhile) to the handlers added after this one, then leaves the
+    /// pipeline. Call on the event loop, once the HTTP stack's handlers are in place.
+    func handOver() {
+        guard let context = self.context else { return }
+        if let held = self.held {
+            self.held = nil
+            context.fireChannelRead(self.wrapInboundOut(held))
+            context.fireChannelReadComplete()
+        }
+        if self.inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// Leaves the pipeline, dropping what it held (the stream path took the request).
+    func discard() {
+        self.held = nil
+        guard let context = self.context else { return }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
