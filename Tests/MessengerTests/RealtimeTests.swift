@@ -403,6 +403,31 @@ struct RealtimeTests {
         for stream in streams { try await stream.waitForEnd(timeout: .seconds(5)) }
     }
 
+    @Test("graceful shutdown also closes connections that sent nothing yet, or half a stream request")
+    func shutdownWithSilentConnections() async throws {
+        let server = try await TestServer.start()
+        let silent = try await StuckReader.connect(port: server.port, sending: "")
+        defer { silent.close() }
+        let half = try await StuckReader.connect(port: server.port, sending: "GET /api/messages?token=x HTTP/1.1\r\nAccept: text/")
+        defer { half.close() }
+        let start = ContinuousClock.now
+        // Watched with a deadline, not awaited: a shutdown that waits for these clients would otherwise hang the test.
+        let done = Mutex(false)
+        Task {
+            await server.stop()
+            done.withLock { $0 = true }
+        }
+        var stopped = false
+        while !stopped, ContinuousClock.now - start < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(20))
+            stopped = done.withLock { $0 }
+        }
+        #expect(stopped, "shutdown waited for connections that never asked for anything")
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(try await silent.drainReachesEOF(timeout: .seconds(5)))
+        #expect(try await half.drainReachesEOF(timeout: .seconds(5)))
+    }
+
     @Test(
         "two instances: messages cross through NOTIFY (the safety look is off), also after the listeners are killed; a logout on A closes B's stream at once"
     )
@@ -424,10 +449,11 @@ struct RealtimeTests {
             latencies.append(try await onB.arrival(ofMessage: sent["id"] as! String, timeout: .seconds(5)) - start)
         }
         latencies.sort()
-        // Through NOTIFY this is a few milliseconds (bounds leave room for a loaded CI machine); without it, the
-        // next look would come with the safety look, a minute away.
-        #expect(latencies[latencies.count / 2] < .milliseconds(500), "A → B latency: \(latencies)")
-        #expect(latencies.last! < .seconds(2), "A → B latency: \(latencies)")
+        // Through NOTIFY this is a few milliseconds; without it, the next look would come with the safety look, a
+        // minute away. The bounds leave room for a CI machine whose two cores run the whole suite at once (a median of
+        // 535 ms was seen there) and still fail by far without NOTIFY.
+        #expect(latencies[latencies.count / 2] < .seconds(2), "A → B latency: \(latencies)")
+        #expect(latencies.last! < .seconds(5), "A → B latency: \(latencies)")
 
         // A logout handled by A ends Carol's stream on B through NOTIFY, well before any heartbeat or cache expiry.
         let carol = try await apiA.devLogin(uniqueName("c"))

@@ -29,6 +29,8 @@ final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler,
     private var held: ByteBuffer?
     private var decided = false
     private var inputClosed = false
+    /// The server began shutting down after a decision, before the HTTP stack was in place.
+    private var quiesced = false
     private var context: ChannelHandlerContext?
 
     init(eventLoop: any EventLoop) {
@@ -71,6 +73,17 @@ final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler,
             self.decide(.http)
             return
         }
+        if event is ChannelShouldQuiesceEvent {
+            // Shutting down: a connection that has not sent a request yet (a browser's spare connection) just closes,
+            // as Hummingbird's own idle connections do; one whose request is being decided gets the event passed on
+            // to the HTTP stack once that is in place (which then closes it after its answer).
+            if self.decided {
+                self.quiesced = true
+            } else {
+                context.close(promise: nil)
+            }
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -95,6 +108,7 @@ final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler,
             context.fireChannelReadComplete()
         }
         if self.inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        if self.quiesced { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 

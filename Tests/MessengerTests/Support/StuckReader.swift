@@ -15,6 +15,11 @@ final class StuckReader: Sendable {
     static func connect(
         port: Int, path: String, headers: String = "Accept: text/event-stream\r\n", version: String = "HTTP/1.1"
     ) async throws -> StuckReader {
+        try await self.connect(port: port, sending: "GET \(path) \(version)\r\nHost: 127.0.0.1\r\n\(headers)\r\n")
+    }
+
+    /// Connects and sends `bytes` (possibly nothing, or half a request).
+    static func connect(port: Int, sending bytes: String) async throws -> StuckReader {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         // A tiny receive buffer so the server's writes back up quickly.
         var size: Int32 = 4096
@@ -27,8 +32,7 @@ final class StuckReader: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw TestFailure("connect failed") }
-        let request = "GET \(path) \(version)\r\nHost: 127.0.0.1\r\n\(headers)\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        if !bytes.isEmpty { _ = bytes.withCString { send(fd, $0, strlen($0), 0) } }
         return StuckReader(descriptor: fd)
     }
 
