@@ -41,6 +41,9 @@ public final class PresenceTracker: Sendable {
     /// Snapshot reads in flight per user, each with the ticket taken when it began (see ``snapshot(for:registeredAt:)``).
     private let snapshotReads = Mutex<[Int64: (ticket: UInt64, task: Task<ByteBuffer?, any Error>)]>([:])
     private let tickets = Atomic<UInt64>(0)
+    /// Snapshot reads at once: a quarter of the database pool, so a crowd of streams opening never queues a send
+    /// behind its reads.
+    private let snapshotLimiter: AsyncLimiter
     /// Wakes the worker; the work itself waits in `State`, so a storm of connects coalesces into a few statements.
     private let work: AsyncStream<Void>
     private let workSignal: AsyncStream<Void>.Continuation
@@ -61,6 +64,7 @@ public final class PresenceTracker: Sendable {
         self.heartbeatInterval = configuration.presenceHeartbeat
         self.deadAfter = configuration.presenceHeartbeat * 4
         self.logger = logger
+        self.snapshotLimiter = AsyncLimiter(limit: configuration.databasePoolSize / 4)
         (self.work, self.workSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -245,7 +249,7 @@ public final class PresenceTracker: Sendable {
                         if reads[userID]?.ticket == ticket { reads[userID] = nil }
                     }
                 }
-                return try await self.readSnapshot(for: userID)
+                return try await self.snapshotLimiter.run { try await self.readSnapshot(for: userID) }
             }
             reads[userID] = (ticket, task)
             return task
