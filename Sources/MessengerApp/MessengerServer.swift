@@ -154,7 +154,7 @@ public struct MessengerServer {
         }
         if configuration.pushWebhookURL != nil {
             let outbox = PostgresPushOutboxRepository(pool: pool, presenceDeadAfter: configuration.presenceHeartbeat * 4)
-            services.append(PushWorker(outbox: outbox, configuration: configuration, logger: logger))
+            services.append(PushWorker(outbox: outbox, configuration: configuration, logger: logger, metrics: metrics))
         }
         services.append(realtime)
         return MessengerServer(

@@ -1,4 +1,5 @@
 import Foundation
+import MessengerApp
 import PostgresLibPQ
 import PostgresTestSupport
 import Testing
@@ -70,6 +71,7 @@ struct PushWebhookTests {
             $0.pushBackoffBase = .milliseconds(100)
             $0.pushPollInterval = .milliseconds(200)
             $0.presenceGrace = .seconds(1)
+            $0.metricsPort = 0
         }
     }
 
@@ -198,6 +200,11 @@ struct PushWebhookTests {
         #expect(rows.first?.attempts == 3)
         #expect(receiver.requests.map(\.answered) == [500, 500, 200])
         #expect(Set(receiver.requests.compactMap(\.idempotencyKey)).count == 1)
+        let scrape = try await MetricsTests.scrape(server)
+        let attempts = AppMetrics.Names.pushAttempts
+        #expect(scrape.value(attempts, ["outcome": "retry"]) == 2)
+        #expect(scrape.value(attempts, ["outcome": "delivered"]) == 1)
+        #expect(scrape.has(attempts, ["outcome": "rejected"]), "every series exists from the start")
         #expect(receiver.requests.map { $0.json["attempt"] as? Int } == [1, 2, 3])
         #expect(receiver.requests.allSatisfy { PushReceiver.verify($0, secret: Self.secret) })
     }

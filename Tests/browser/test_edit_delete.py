@@ -130,3 +130,32 @@ def test_deleted_elsewhere_while_editing(server, browsers):
     wait(d, lambda dd: shown(dd, message) == ['Message deleted', False, True], 10, f'shows {shown(d, message)}')
     assert not tids(d, 'edit-input')
     assert not js_errors(d)
+
+
+def test_edit_offered_only_within_the_window(server, browsers):
+    """The server refuses edits after its window (`editWindowSeconds` in /api/config, 48 h by default); the app does
+    not offer them: seen by a client whose clock is 49 hours ahead, a message has Delete but no Edit."""
+    alice_name, bob_name = uniq('alice'), uniq('bob')
+    alice_token = server.login(alice_name)['token']
+    server.login(bob_name)
+    conversation = server.start_conversation(alice_token, bob_name)['id']
+    mine = server.send(alice_token, conversation, 'sent a while ago')['id']
+
+    now = browsers()
+    dev_login(now, server, alice_name)
+    open_conversation(now, conversation)
+    wait_message(now, 'sent a while ago')
+    assert tids(now, 'edit-message', within=row(now, mine))
+
+    later = browsers()
+    # Before any of the app's scripts run: every Date.now() in this browser is 49 hours ahead.
+    later.execute_cdp_cmd('Page.addScriptToEvaluateOnNewDocument', {'source': """
+      const realNow = Date.now.bind(Date);
+      Date.now = () => realNow() + 49 * 3600 * 1000;
+    """})
+    dev_login(later, server, alice_name)
+    open_conversation(later, conversation)
+    wait_message(later, 'sent a while ago')
+    wait(later, lambda d: tids(d, 'delete-message', within=row(d, mine)), msg='Delete offered')
+    assert not tids(later, 'edit-message', within=row(later, mine))
+    assert js_errors(later) == []

@@ -63,7 +63,12 @@ export function messageActions(conversationId, m, { mine, pending }) {
     type: 'button', class: 'link-btn', testid: 'delete-message', text: 'Delete', attrs: { 'aria-label': 'Delete message' },
     on: { click: () => confirmDelete() },
   });
-  const idle = () => show(editBtn, deleteBtn);
+  // Edit only while the server still allows it (a message can be deleted at any time).
+  const editable = () => {
+    const sent = Date.parse(m.createdAt);
+    return Number.isNaN(sent) || Date.now() - sent < store.state.config.editWindowSeconds * 1000;
+  };
+  const idle = () => (editable() ? show(editBtn, deleteBtn) : show(deleteBtn));
 
   function confirmDelete() {
     const yes = h('button', {
@@ -74,7 +79,7 @@ export function messageActions(conversationId, m, { mine, pending }) {
           await request('DELETE', path(conversationId, m.id));
           receiveChange({ ...m, content: '', deleted: true });
         } catch (err) {
-          show(error(err, 'Could not delete'), editBtn, deleteBtn);
+          show(error(err, 'Could not delete'), ...(editable() ? [editBtn] : []), deleteBtn);
         }
       } },
     });

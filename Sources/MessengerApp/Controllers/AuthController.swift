@@ -54,11 +54,14 @@ public struct AuthController: Sendable {
             var devLogin: Bool
             var maxMessageLength: Int
             var maxGroupSize: Int
+            /// How long after sending the author may edit a message (clients hide Edit after it).
+            var editWindowSeconds: Int64
         }
         return try JSONResponse.make(
             Output(
                 devLogin: self.configuration.devLogin, maxMessageLength: self.configuration.maxMessageLength,
-                maxGroupSize: self.configuration.maxGroupSize)
+                maxGroupSize: self.configuration.maxGroupSize,
+                editWindowSeconds: self.configuration.editWindow.components.seconds)
         )
     }
 

@@ -67,6 +67,7 @@ public final class AppMetrics: Sendable {
         // Series that only appear on first use would make `rate()` and alerts blind until then: create them now.
         for reason in Subscriber.CloseReason.allCases { _ = self.streamClosedCounter(reason) }
         for reason in LoginFailure.allCases { _ = self.loginFailureCounter(reason) }
+        for outcome in ["delivered", "retry", "rejected"] { self.pushAttempt(outcome: outcome, by: 0) }
     }
 
     /// The metric names, one place for the code, the tests and the README.
@@ -86,6 +87,7 @@ public final class AppMetrics: Sendable {
         public static let notifies = "messenger_notify_sent_total"
         public static let loginFailures = "messenger_login_failures_total"
         public static let loginRateLimited = "messenger_login_rate_limited_total"
+        public static let pushAttempts = "messenger_push_attempts_total"
     }
 
     /// Why a login or registration did not succeed (rate-limit refusals are counted separately).
@@ -106,6 +108,12 @@ public final class AppMetrics: Sendable {
         ).increment()
         CoreMetrics.Timer(label: Names.httpDuration, dimensions: [("route", route), ("method", method)], factory: self.factory)
             .recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// One webhook delivery attempt: `delivered` (2xx), `retry` (timeout, connection error, 5xx, 429: tried again
+    /// later, dead once retried for too long) or `rejected` (another 4xx: never retried).
+    func pushAttempt(outcome: String, by count: Int = 1) {
+        CoreMetrics.Counter(label: Names.pushAttempts, dimensions: [("outcome", outcome)], factory: self.factory).increment(by: count)
     }
 
     /// A stream opened by ``DirectStreamOpener``: the request as ``request(route:method:status:duration:)`` counts it.

@@ -15,6 +15,7 @@ public final class PushWorker: Service, Sendable {
     let secret: [UInt8]
     let configuration: AppConfiguration
     let logger: Logger
+    let metrics: AppMetrics
     let http: HTTPClient
 
     /// Rows claimed per look.
@@ -22,8 +23,9 @@ public final class PushWorker: Service, Sendable {
     /// Finished rows are kept this long (for operators), then removed.
     static let keepFinished: Duration = .seconds(7 * 24 * 3600)
 
-    public init(outbox: any PushOutboxRepository, configuration: AppConfiguration, logger: Logger) {
+    public init(outbox: any PushOutboxRepository, configuration: AppConfiguration, logger: Logger, metrics: AppMetrics = AppMetrics()) {
         self.outbox = outbox
+        self.metrics = metrics
         self.url = configuration.pushWebhookURL ?? ""
         self.secret = configuration.pushSecret
         self.configuration = configuration
@@ -85,10 +87,20 @@ public final class PushWorker: Service, Sendable {
         case delivered
         case retry(String)
         case permanent(String)
+
+        /// The `outcome` label of ``AppMetrics/Names/pushAttempts``.
+        var label: String {
+            switch self {
+            case .delivered: "delivered"
+            case .retry: "retry"
+            case .permanent: "rejected"
+            }
+        }
     }
 
     func deliver(_ push: PushNotification) async {
         let outcome = await self.send(push)
+        self.metrics.pushAttempt(outcome: outcome.label)
         do {
             switch outcome {
             case .delivered:

@@ -11,7 +11,7 @@ export const on = bus.on;
 export const emit = bus.emit;
 
 export const state = {
-  config: { devLogin: false, maxMessageLength: 480, maxGroupSize: 1000 },
+  config: { devLogin: false, maxMessageLength: 480, maxGroupSize: 1000, editWindowSeconds: 48 * 3600 },
   convs: new Map(),       // id -> Conversation
   order: [],              // conversation ids, most recent activity first
   listHasMore: true,
