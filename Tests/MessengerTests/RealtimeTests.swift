@@ -214,13 +214,22 @@ struct RealtimeTests {
     func noLeftoverSubscribers() async throws {
         let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
         defer { Task { await server.stop() } }
-        let api = APIClient(baseURL: server.baseURL)
-        let alice = try await api.devLogin(uniqueName("a"))
+        // Alice has a contact (a presence snapshot to send) and a position to resume from (a replay to run): a stream
+        // whose client leaves while it is being opened has the most left to do then.
+        let chat = try await Chat.start(on: server.baseURL)
+        let (api, alice) = (chat.api, chat.alice)
+        let first = try await SSEClient.connect(server.baseURL, token: alice.token)
+        try await Self.waitFor { first.lastEventID != nil }
+        let position = try #require(first.lastEventID)
+        first.close()
+        try await api.sendMessage(chat.bob, chat.conversation, "missed")
         // Raw sockets: the request goes out and the connection closes at once, before the response can start (or
-        // while it does), over and over.
-        for _ in 0..<50 {
-            let socket = try await StuckReader.connect(port: server.port, path: "/api/messages?token=\(alice.token)")
-            socket.close()
+        // while it does), over and over; every other one resumes, and half of them reset rather than close.
+        for n in 0..<60 {
+            let resume = n % 2 == 0 ? "Last-Event-ID: \(position)\r\n" : ""
+            let socket = try await StuckReader.connect(
+                port: server.port, path: "/api/messages?token=\(alice.token)", headers: "Accept: text/event-stream\r\n" + resume)
+            if n % 4 < 2 { socket.reset() } else { socket.close() }
         }
         // And some that read the headers first.
         let streams = try await (0..<5).asyncMap { _ in try await SSEClient.connect(server.baseURL, token: alice.token) }

@@ -29,7 +29,7 @@ public struct StreamController: Sendable {
         let realtime = self.realtime
         guard realtime.isAccepting else { throw AppError(.serviceUnavailable, "shutting down") }
         // Frames go out through this handler once the response has started (see `Subscriber`).
-        let socket = StreamSocketHandler()
+        let socket = StreamSocketHandler(eventLoop: context.channel.eventLoop)
         let channel = context.channel
         // Registered before the response head goes out: a client that has the headers is subscribed, and sends it
         // makes from then on reach it (its opening `id:` says exactly from where).

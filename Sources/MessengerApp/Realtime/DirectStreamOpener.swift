@@ -29,7 +29,7 @@ struct DirectStreamOpener: Sendable {
         guard realtime.isAccepting, let token = head.token,
             let identity = try? await self.authenticator.authenticate(token)
         else { return false }
-        let socket = StreamSocketHandler(ownsResponse: true)
+        let socket = StreamSocketHandler(ownsResponse: true, eventLoop: channel.eventLoop)
         // Registered before the response head goes out: a client that has the headers is subscribed, and sends it
         // makes from then on reach it (its opening `id:` says exactly from where).
         guard let started = try? await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: head.lastEventID)
@@ -50,11 +50,19 @@ struct DirectStreamOpener: Sendable {
         // go out together. Not waited for: whatever this stream writes next is scheduled on the same loop after it.
         channel.eventLoop.execute {
             do {
-                sniffer.discard()
                 try channel.pipeline.syncOperations.addHandler(socket, position: .first)
                 try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
                 socket.writeHead(responseHead, opening: opening)
+                // What the sniffer saw while the stream was being opened: the client leaving, or the server quiescing.
+                let (inputClosed, quiesced) = (sniffer.inputClosed, sniffer.quiesced)
+                sniffer.discard()
+                if inputClosed {
+                    channel.close(promise: nil)
+                } else if quiesced {
+                    socket.end(with: nil)
+                }
             } catch {
+                // The client left before this turn (the pipeline is gone): the subscriber goes with the channel.
                 channel.close(promise: nil)
             }
         }

@@ -26,19 +26,24 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// Whether this side wrote the response head and so ends the response itself (``DirectStreamOpener``).
     let ownsResponse: Bool
-    /// Kept after the handler leaves its channel, for failing late sends.
-    private var eventLoop: (any EventLoop)?
+    /// The channel's loop, known from the start: a send can come after the handler left its channel, or when it
+    /// never joined one (the client left while the stream was being opened).
+    private let eventLoop: any EventLoop
+    /// Once the response has ended nothing more is written (a second end, a replay frame after a shutdown's end).
+    private var ended = false
 
-    /// - Parameter ownsResponse: true when ``DirectStreamOpener`` writes the (chunked) response head; false when
-    ///   Hummingbird does and this handler learns the framing from it.
-    init(ownsResponse: Bool = false) {
+    /// - Parameters:
+    ///   - ownsResponse: true when ``DirectStreamOpener`` writes the (chunked) response head; false when Hummingbird
+    ///     does and this handler learns the framing from it.
+    ///   - eventLoop: the loop of the channel it is for.
+    init(ownsResponse: Bool = false, eventLoop: any EventLoop) {
         self.ownsResponse = ownsResponse
         self.chunked = ownsResponse ? true : nil
+        self.eventLoop = eventLoop
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.eventLoop = context.eventLoop
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -74,7 +79,7 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Writes one frame and flushes, whether or not the connection is backed up; the future completes when it is
     /// written (the replay waits on it, so it never holds more than a frame in memory).
     func send(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
-        guard let context else { return self.eventLoop!.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        guard let context, !self.ended else { return self.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         if self.chunked ?? false {
             var header = context.channel.allocator.buffer(capacity: 8)
@@ -92,8 +97,11 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Ends a response this side started (``DirectStreamOpener``): an optional last frame, the end of the chunked
     /// body, then the connection closes once they are written.
     func end(with frame: ByteBuffer?) {
-        guard let context else { return }
-        if let frame { _ = self.write(frame: frame) }
+        guard let context, !self.ended else { return }
+        // Written even to a backed-up connection: it is the last thing this response says (a replaced stream that
+        // missed its `closed` event would reconnect and evict another).
+        if let frame { self.writeFramed(frame, context: context) }
+        self.ended = true
         let channel = context.channel
         if self.chunked ?? false {
             context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(Self.lastChunk))).whenComplete { _ in
@@ -108,8 +116,13 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Writes one SSE frame as body bytes, without flushing (see ``flush()``). False when the connection already
     /// holds more unsent bytes than its high-water mark: the client does not keep up.
     func write(frame: ByteBuffer) -> Bool {
-        guard let context, frame.readableBytes > 0 else { return true }
+        guard let context, !self.ended, frame.readableBytes > 0 else { return true }
         guard context.channel.isWritable else { return false }
+        self.writeFramed(frame, context: context)
+        return true
+    }
+
+    private func writeFramed(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         if self.chunked ?? false {
             var header = context.channel.allocator.buffer(capacity: 8)
             header.writeString(String(frame.readableBytes, radix: 16))
@@ -121,7 +134,6 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
         }
         self.needsFlush = true
-        return true
     }
 
     /// Flushes what ``write(frame:)`` wrote since the last flush (once per batch, however many frames it had).

@@ -9,9 +9,11 @@ import NIOCore
 ///
 /// Everything runs on the channel's event loop (hence `@unchecked Sendable`: it is only handed to closures that run
 /// there).
-final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+final class FirstRequestSniffer: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum Decision: Sendable {
         /// The full HTTP stack should answer (the bytes are still held).
@@ -28,9 +30,12 @@ final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler,
     let decision: EventLoopPromise<Decision>
     private var held: ByteBuffer?
     private var decided = false
-    private var inputClosed = false
-    /// The server began shutting down after a decision, before the HTTP stack was in place.
-    private var quiesced = false
+    /// The client closed its side (seen before the hand-over; the stream path closes the connection then).
+    private(set) var inputClosed = false
+    /// The server began shutting down after a decision, before the HTTP stack or the stream took over.
+    private(set) var quiesced = false
+    /// A read held back after the decision: the client's further bytes wait in the socket (backpressure), not here.
+    private var readPending = false
     private var context: ChannelHandlerContext?
 
     init(eventLoop: any EventLoop) {
@@ -63,7 +68,16 @@ final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler,
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        // Held back with the bytes (``handOver(then:)`` fires it).
+        // Held back with the bytes (``handOver()`` fires it).
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Until a decision, read on; after it, nothing more is read until the HTTP stack or the stream takes over.
+        if self.decided {
+            self.readPending = true
+        } else {
+            context.read()
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -109,13 +123,21 @@ final class FirstRequestSniffer: ChannelInboundHandler, RemovableChannelHandler,
         }
         if self.inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
         if self.quiesced { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        self.leave(context)
     }
 
-    /// Leaves the pipeline, dropping what it held (the stream path took the request).
+    private func leave(_ context: ChannelHandlerContext) {
+        let resumeReading = self.readPending
+        self.readPending = false
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        if resumeReading { context.channel.read() }
+    }
+
+    /// Leaves the pipeline, dropping what it held (the stream path took the request); reading resumes (the stream's
+    /// handler notices the client leaving). The caller looks at ``inputClosed`` and ``quiesced`` first.
     func discard() {
         self.held = nil
         guard let context = self.context else { return }
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        self.leave(context)
     }
 }

@@ -92,4 +92,11 @@ final class StuckReader: Sendable {
     func close() {
         Glibc.close(self.descriptor)
     }
+
+    /// Closes with a reset (RST) instead of an orderly FIN: the server's next operation on the socket fails at once.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(self.descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        Glibc.close(self.descriptor)
+    }
 }
