@@ -81,16 +81,8 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func send(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
         guard let context, !self.ended else { return self.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = context.eventLoop.makePromise(of: Void.self)
-        if self.chunked ?? false {
-            var header = context.channel.allocator.buffer(capacity: 8)
-            header.writeString(String(frame.readableBytes, radix: 16))
-            header.writeStaticString("\r\n")
-            context.write(self.wrapOutboundOut(.byteBuffer(header)), promise: nil)
-            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
-            context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
-        } else {
-            context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(frame)), promise: promise)
-        }
+        self.writeFramed(frame, context: context, promise: promise)
+        self.flush()
         return promise.futureResult
     }
 
@@ -122,16 +114,17 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         return true
     }
 
-    private func writeFramed(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+    /// Writes `frame` as body bytes (a chunk when the body is chunked); `promise` completes with its last part.
+    private func writeFramed(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
         if self.chunked ?? false {
             var header = context.channel.allocator.buffer(capacity: 8)
             header.writeString(String(frame.readableBytes, radix: 16))
             header.writeStaticString("\r\n")
             context.write(self.wrapOutboundOut(.byteBuffer(header)), promise: nil)
             context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
-            context.write(self.wrapOutboundOut(.byteBuffer(Self.crlf)), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
         } else {
-            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: promise)
         }
         self.needsFlush = true
     }
