@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Everything the application needs to know at start, gathered by the `messenger serve` command.
 public struct AppConfiguration: Sendable {
@@ -28,6 +29,12 @@ public struct AppConfiguration: Sendable {
     /// How far a stream may fall behind before it is cut off as too slow: frames queued per WebSocket (and per SSE
     /// stream before its response starts); an SSE connection's unsent bytes in KiB (at least 64).
     public var streamBufferSize = 1024
+
+    /// An SSE connection's write-buffer water marks: past the high one its client is cut off as too slow.
+    var streamWaterMark: ChannelOptions.Types.WriteBufferWaterMark {
+        let high = max(64 * 1024, self.streamBufferSize * 1024)
+        return .init(low: high / 2, high: high)
+    }
     /// Whether plain stream requests are opened without the HTTP stack (``DirectStreamOpener``); off, every stream
     /// goes through the router (``StreamController``), as any request the opener declines does. Tests run both.
     public var directStreams = true

@@ -38,21 +38,17 @@ public struct StreamController: Sendable {
         }
         // After the registration: a presence snapshot read begun later than this can serve this stream too.
         let presenceTicket = realtime.presenceTicket()
-        let subscriber: Subscriber
-        switch start {
-        case .live(let live): subscriber = live
-        case .resume(let resuming, _): subscriber = resuming
-        }
+        let subscriber = start.subscriber
         // Whatever happens to the response (it fails before its body starts, the body never runs), the subscriber
         // goes when the connection does: it never stays registered without a socket.
         channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
+        let waterMark = self.configuration.streamWaterMark
         // Both run on the event loop before the head is written (which is scheduled after them): the handler must see
         // the head go out. The high-water mark is how much unsent data a client may have before it is cut off.
-        let highWater = max(64 * 1024, self.configuration.streamBufferSize * 1024)
         channel.eventLoop.execute {
             do {
                 try channel.pipeline.syncOperations.addHandler(socket, position: .first)
-                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
             } catch {
                 channel.close(promise: nil)
             }

@@ -105,11 +105,7 @@ public struct WebSocketController: Sendable {
         }
         // After the registration: a presence snapshot read begun later than this can serve this stream too.
         let presenceTicket = self.realtime.presenceTicket()
-        let subscriber: Subscriber
-        switch start {
-        case .live(let live): subscriber = live
-        case .resume(let resuming, _): subscriber = resuming
-        }
+        let subscriber = start.subscriber
         let realtime = self.realtime
         defer {
             subscriber.close(reason: .disconnected)

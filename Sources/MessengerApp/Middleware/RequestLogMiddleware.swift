@@ -19,13 +19,16 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func log(_ request: Request, context: Context, status: Int, start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
+        Self.log(
+            method: request.method.rawValue, uri: request.uri.description, status: status, elapsed: ContinuousClock.now - start,
+            level: self.level, to: context.logger)
+    }
+
+    /// One request-log line (also written by ``DirectStreamOpener`` for the streams it opens): method, redacted
+    /// path, status, and the duration in microseconds.
+    static func log(method: String, uri: String, status: Int, elapsed: Duration, level: Logger.Level, to logger: Logger) {
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        context.logger.log(
-            level: self.level,
-            "\(request.method) \(Self.redactedPath(request.uri.description)) \(status)",
-            metadata: ["duration_us": "\(micros)"]
-        )
+        logger.log(level: level, "\(method) \(Self.redactedPath(uri)) \(status)", metadata: ["duration_us": "\(micros)"])
     }
 
     /// The path with the value of every `token` (or `access_token`) query parameter replaced by `***`.

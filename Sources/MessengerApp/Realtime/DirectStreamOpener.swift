@@ -34,24 +34,20 @@ struct DirectStreamOpener: Sendable {
         // makes from then on reach it (its opening `id:` says exactly from where).
         guard let started = try? await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: head.lastEventID)
         else { return false }
-        let subscriber: Subscriber
-        switch started {
-        case .live(let live): subscriber = live
-        case .resume(let resuming, _): subscriber = resuming
-        }
+        let subscriber = started.subscriber
         // From here this side owns the response. The subscriber goes when the connection does.
         channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
         // After the registration: a presence snapshot read begun later than this can serve this stream too.
         let presenceTicket = realtime.presenceTicket()
         let responseHead = Self.responseHead()
+        let waterMark = self.configuration.streamWaterMark
         let opening = SSEFrame.opening(retryMilliseconds: self.configuration.retryMilliseconds)
-        let highWater = max(64 * 1024, self.configuration.streamBufferSize * 1024)
         // One event-loop turn and one write: the sniffer leaves, the socket handler takes its place, head and opening
         // go out together. Not waited for: whatever this stream writes next is scheduled on the same loop after it.
         channel.eventLoop.execute {
             do {
                 try channel.pipeline.syncOperations.addHandler(socket, position: .first)
-                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
                 socket.writeHead(responseHead, opening: opening)
                 // What the sniffer saw while the stream was being opened: the client leaving, or the server quiescing.
                 let (inputClosed, quiesced) = (sniffer.inputClosed, sniffer.quiesced)
@@ -102,8 +98,8 @@ struct DirectStreamOpener: Sendable {
     private func record(_ head: StreamRequestHead, start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         self.metrics.streamOpenedDirectly(duration: elapsed)
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        self.logger.info("GET \(RequestLogMiddleware<AppRequestContext>.redactedPath(head.target)) 200", metadata: ["duration_us": "\(micros)"])
+        RequestLogMiddleware<AppRequestContext>.log(
+            method: "GET", uri: head.target, status: 200, elapsed: elapsed, level: .info, to: self.logger)
     }
 
     /// The head of a stream response: the same fields as ``StreamController``'s response after the middleware,

@@ -372,6 +372,13 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         case live(Subscriber)
         /// Replay from the client's position, then live.
         case resume(Subscriber, from: StreamPosition)
+
+        /// The registered stream, however it starts.
+        var subscriber: Subscriber {
+            switch self {
+            case .live(let subscriber), .resume(let subscriber, _): subscriber
+            }
+        }
     }
 
     /// Whether new streams are accepted (false once shutting down).

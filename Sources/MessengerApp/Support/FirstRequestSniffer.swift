@@ -4,7 +4,7 @@ import NIOCore
 /// an SSE stream (``StreamRequestHead``), then says so through ``decision``.
 ///
 /// For anything else (decided at the first bytes that cannot start `GET /api/messages`, so ordinary requests wait
-/// for nothing), ``handOver(then:)`` lets the full HTTP stack take the connection: the bytes held so far, and
+/// for nothing), ``handOver()`` lets the full HTTP stack take the connection: the bytes held so far, and
 /// anything that arrived meanwhile, go on to it and this handler leaves the pipeline.
 ///
 /// Everything runs on the channel's event loop (hence `@unchecked Sendable`: it is only handed to closures that run
