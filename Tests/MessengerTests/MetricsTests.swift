@@ -39,6 +39,9 @@ import Testing
             $0.metricsPort = 0
             $0.maxStreamsPerUser = 2
             $0.loginAttemptsPerMinute = 3
+            // A session checked once stays known for the whole test, however slowly a busy machine runs it (which
+            // path a stream takes depends on it).
+            $0.sessionCacheTTL = .seconds(3600)
         }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
@@ -80,6 +83,10 @@ import Testing
         #expect(after.value(Names.httpRequests, ["route": "/**", "method": "GET", "status": "404"]) == 1)
         #expect(after.value(Names.httpRequests, ["route": "/api/login", "method": "POST", "status": "200"]) == 2)
         #expect(after.value(Names.streamsOpen) == 2)
+        // Alice's stream was the first (the registry's position had to be read): a short task opened it. Bob's, with a
+        // token this process issued and a registry already live, opened in the turn its request arrived in.
+        #expect(after.value(Names.streamsOpened, ["path": "direct"]) == 1)
+        #expect(after.value(Names.streamsOpened, ["path": "immediate"]) == 1)
         #expect(after.value(Names.eventsDelivered, ["path": "live"]) - before.value(Names.eventsDelivered, ["path": "live"]) == 8)
         // The lag is recorded once per event read, whatever the number of streams it goes to.
         #expect(after.value(Names.deliveryLag + "_count") == 4)
@@ -105,6 +112,9 @@ import Testing
         #expect(after.value(Names.resumes, ["outcome": "reset"]) == 1)
         #expect(after.value(Names.eventsDelivered, ["path": "replay"]) == 2)
         #expect(after.value(Names.streamsOpen) == 4)
+        // A resume replays from the database, so it opens in a task, as does a reset (it reads how far behind it is).
+        #expect(after.value(Names.streamsOpened, ["path": "direct"]) == 3)
+        #expect(after.value(Names.streamsOpened, ["path": "immediate"]) == 1)
 
         // Alice's third stream evicts her oldest (limit 2): one `too_many_streams` close.
         let third = try await SSEClient.connect(server.baseURL, token: alice.token)
@@ -112,6 +122,7 @@ import Testing
         try await aliceStream.waitForEnd()
         after = try await Self.scrape(server, waitingFor: "one eviction") { $0.value(Names.streamsClosed, ["reason": "too_many_streams"]) == 1 }
         #expect(after.value(Names.streamsOpen) == 4)
+        #expect(after.value(Names.streamsOpened, ["path": "immediate"]) == 2)
 
         // Login failures and rate-limit refusals (3 attempts per username and address per minute).
         let carol = uniqueName("carol")

@@ -32,11 +32,33 @@ public final class Authenticator: Sendable {
     private func verifiedIdentity(_ token: String) async -> Identity? {
         if let cached = self.verified.withLock({ $0[token] }) { return cached }
         guard let identity = await self.tokens.verify(token) else { return nil }
+        self.cacheVerified(token, identity)
+        return identity
+    }
+
+    private func cacheVerified(_ token: String, _ identity: Identity) {
         self.verified.withLock { cache in
             if cache.count >= 20_000 { cache.removeAll(keepingCapacity: true) }
             cache[token] = identity
         }
+    }
+
+    /// The identity for `token` when it is known without waiting for anything: its signature checked before and its
+    /// session checked within the cache's time. Nil means ``authenticate(_:)`` must decide (it may still be valid).
+    /// Never waits, so an event loop may ask.
+    public func knownIdentity(_ token: String) -> Identity? {
+        guard let identity = self.verified.withLock({ $0[token] }), identity.expiresAt > Date(),
+            self.sessions.lookup(identity.sessionID) == true
+        else { return nil }
         return identity
+    }
+
+    /// Remembers a token this process just issued for a session it just created or extended, so the client's next
+    /// request (most often opening its stream) needs neither a signature check nor a session read. `identity` is what
+    /// verifying the token would give (its `exp` claim holds the same instant, fractional seconds included).
+    public func remember(token: String, for identity: Identity) {
+        self.cacheVerified(token, identity)
+        self.sessions.store(identity.sessionID, valid: true)
     }
 
     /// The token from `Authorization: Bearer …`, else from the `token` query parameter (EventSource cannot set

@@ -132,6 +132,7 @@ public struct AuthController: Sendable {
         let expiresAt = self.authenticator.tokens.expiry(from: now)
         let session = try await self.users.createSession(userID: user.id, expiresAt: expiresAt)
         let (token, expiry) = try await self.authenticator.tokens.issue(userID: user.id, sessionID: session, now: now)
+        self.authenticator.remember(token: token, for: Identity(userID: user.id, sessionID: session, expiresAt: expiry))
         return AuthOutput(authUser: user.user, token: token, expiresAt: Timestamp.format(expiry))
     }
 
@@ -146,6 +147,7 @@ public struct AuthController: Sendable {
         let now = Date()
         let (token, expiresAt) = try await self.authenticator.tokens.issue(userID: identity.userID, sessionID: identity.sessionID, now: now)
         try await self.users.extendSession(sessionID: identity.sessionID, expiresAt: expiresAt)
+        self.authenticator.remember(token: token, for: Identity(userID: identity.userID, sessionID: identity.sessionID, expiresAt: expiresAt))
         return try JSONResponse.make(TokenOutput(token: token, expiresAt: Timestamp.format(expiresAt)))
     }
 

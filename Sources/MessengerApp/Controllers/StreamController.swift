@@ -36,8 +36,6 @@ public struct StreamController: Sendable {
         guard let start = try await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: lastEventID) else {
             throw AppError(.serviceUnavailable, "shutting down")
         }
-        // After the registration: a presence snapshot read begun later than this can serve this stream too.
-        let presenceTicket = realtime.presenceTicket()
         let subscriber = start.subscriber
         // Whatever happens to the response (it fails before its body starts, the body never runs), the subscriber
         // goes when the connection does: it never stays registered without a socket.
@@ -68,9 +66,7 @@ public struct StreamController: Sendable {
                     // Headers and a first comment at once: the browser's `open` fires now, not at the first event.
                     try await writer.write(SSEFrame.opening(retryMilliseconds: retry))
                     // Contacts' presence first, so a client never has to ask.
-                    // In a task of its own: the deep call into the database leaves its frames in that task, which ends,
-                    // not in this one, which lives as long as the stream.
-                    let snapshot = await Task { await realtime.presenceSnapshot(for: identity.userID, registeredAt: presenceTicket) }.value
+                    let snapshot = await realtime.presenceSnapshot(for: identity.userID)
                     if let snapshot { try await writer.write(snapshot) }
                     if case .resume(_, let position) = start {
                         let complete = try await realtime.replay(subscriber, from: position) { try await writer.write($0) }

@@ -103,26 +103,24 @@ public struct WebSocketController: Sendable {
             try await outbound.close(.goingAway, reason: "closed")
             return
         }
-        // After the registration: a presence snapshot read begun later than this can serve this stream too.
-        let presenceTicket = self.realtime.presenceTicket()
         let subscriber = start.subscriber
         let realtime = self.realtime
         defer {
             subscriber.close(reason: .disconnected)
             realtime.unsubscribe(subscriber)
         }
-        try await self.writeStream(start: start, subscriber: subscriber, presenceTicket: presenceTicket, outbound: outbound)
+        try await self.writeStream(start: start, subscriber: subscriber, outbound: outbound)
     }
 
     /// Writes the stream's frames, then closes the socket with a code that says why the stream ended.
     private func writeStream(
-        start: RealtimeService.Start, subscriber: Subscriber, presenceTicket: UInt64, outbound: WebSocketOutboundWriter
+        start: RealtimeService.Start, subscriber: Subscriber, outbound: WebSocketOutboundWriter
     ) async throws {
         let realtime = self.realtime
         func write(_ frame: ByteBuffer) async throws {
             if let text = WebSocketFrame.text(fromSSE: frame) { try await outbound.write(.text(text)) }
         }
-        if let snapshot = await realtime.presenceSnapshot(for: subscriber.userID, registeredAt: presenceTicket) { try await write(snapshot) }
+        if let snapshot = await realtime.presenceSnapshot(for: subscriber.userID) { try await write(snapshot) }
         if case .resume(_, let position) = start {
             let complete = try await realtime.replay(subscriber, from: position, write: write)
             if !complete {

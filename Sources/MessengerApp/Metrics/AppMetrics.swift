@@ -22,7 +22,9 @@ public final class AppMetrics: Sendable {
     let deliveryLag: CoreMetrics.Timer
     let listenerReconnects: CoreMetrics.Counter
     let loginRateLimited: CoreMetrics.Counter
-    /// SSE streams opened straight from the connection (``DirectStreamOpener``) and through the router.
+    /// SSE streams opened straight from the connection (``DirectStreamOpener``): in the event-loop turn their request
+    /// arrived in, or in a short task; and through the router.
+    let streamsOpenedImmediately: CoreMetrics.Counter
     let streamsOpenedDirect: CoreMetrics.Counter
     let streamsOpenedRouter: CoreMetrics.Counter
     /// The request series of a stream opened directly, made once (it is opened thousands of times a second at scale).
@@ -56,6 +58,7 @@ public final class AppMetrics: Sendable {
         self.listenerReconnects = CoreMetrics.Counter(label: Names.listenerReconnects, factory: factory)
         self.loginRateLimited = CoreMetrics.Counter(label: Names.loginRateLimited, factory: factory)
         self.streamsOpen = CoreMetrics.Meter(label: Names.streamsOpen, factory: factory)
+        self.streamsOpenedImmediately = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "immediate")], factory: factory)
         self.streamsOpenedDirect = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "direct")], factory: factory)
         self.streamsOpenedRouter = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "router")], factory: factory)
         let route = [("route", DirectStreamOpener.route), ("method", "GET")]
@@ -117,10 +120,10 @@ public final class AppMetrics: Sendable {
     }
 
     /// A stream opened by ``DirectStreamOpener``: the request as ``request(route:method:status:duration:)`` counts it.
-    func streamOpenedDirectly(duration: Duration) {
+    func streamOpenedDirectly(duration: Duration, immediately: Bool) {
         self.directStreamRequests.increment()
         self.directStreamDuration.recordNanoseconds(Self.nanoseconds(duration))
-        self.streamsOpenedDirect.increment()
+        (immediately ? self.streamsOpenedImmediately : self.streamsOpenedDirect).increment()
     }
 
     func streamClosed(_ reason: Subscriber.CloseReason) {

@@ -107,15 +107,28 @@ public struct PostgresPresenceRepository: PresenceRepository {
         return states
     }
 
-    public func contacts(of userID: Int64) async throws -> [Int64] {
+    public func contactsPresence(of viewers: [Int64], deadAfter: Duration) async throws -> [Int64: [Int64: PresenceState]] {
+        guard !viewers.isEmpty else { return [:] }
         let rows = try await self.pool.query(
             """
-            SELECT DISTINCT other.user_id FROM participants mine
-            JOIN participants other ON other.conversation_id = mine.conversation_id
-            WHERE mine.user_id = \(userID) AND other.user_id <> \(userID)
+            WITH pairs AS (
+                SELECT DISTINCT mine.user_id AS viewer, other.user_id AS contact FROM participants mine
+                JOIN participants other ON other.conversation_id = mine.conversation_id
+                WHERE mine.user_id = ANY (\(viewers)::bigint[]) AND other.user_id <> mine.user_id
+            )
+            SELECT p.viewer, u.id, u.last_seen_at, EXISTS (
+                SELECT 1 FROM presence_online o JOIN presence_instances i ON i.id = o.instance_id
+                WHERE o.user_id = u.id AND i.heartbeat_at >= now() - \(Self.seconds(deadAfter)) * interval '1 second'
+            )
+            FROM pairs p JOIN users u ON u.id = p.contact
             """
         )
-        return try rows.map { try $0.decode(Int64.self, at: 0) }
+        var presence: [Int64: [Int64: PresenceState]] = [:]
+        for row in rows {
+            let (viewer, id, lastSeen, online) = try row.decode((Int64, Int64, Date?, Bool).self)
+            presence[viewer, default: [:]][id] = PresenceState(online: online, lastSeenAt: lastSeen)
+        }
+        return presence
     }
 
     public func contacts(of userIDs: [Int64]) async throws -> [Int64: [Int64]] {

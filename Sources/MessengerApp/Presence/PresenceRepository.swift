@@ -17,8 +17,9 @@ public protocol PresenceRepository: Sendable {
     func markOffline(userID: Int64, instance: String, deadAfter: Duration) async throws -> Bool
     /// Presence of these users as seen now.
     func presence(of userIDs: [Int64], deadAfter: Duration) async throws -> [Int64: PresenceState]
-    /// Everybody who shares a conversation with the user (who may see their presence).
-    func contacts(of userID: Int64) async throws -> [Int64]
+    /// For each of the viewers, the presence of everybody who shares a conversation with them (a viewer without
+    /// contacts has no entry): one statement for a whole crowd of streams opening.
+    func contactsPresence(of viewers: [Int64], deadAfter: Duration) async throws -> [Int64: [Int64: PresenceState]]
     /// For each of the users, everybody who shares a conversation with them.
     func contacts(of userIDs: [Int64]) async throws -> [Int64: [Int64]]
     /// The user's name when they take part in the conversation, else nil (who may send typing to it).

@@ -38,12 +38,13 @@ public final class PresenceTracker: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Snapshot reads in flight per user, each with the ticket taken when it began (see ``snapshot(for:registeredAt:)``).
-    private let snapshotReads = Mutex<[Int64: (ticket: UInt64, task: Task<ByteBuffer?, any Error>)]>([:])
-    private let tickets = Atomic<UInt64>(0)
-    /// Snapshot reads at once: a quarter of the database pool, so a crowd of streams opening never queues a send
-    /// behind its reads.
-    private let snapshotLimiter: AsyncLimiter
+    /// Streams waiting for their `presence_snapshot`, and whether a read for them runs (``request(snapshotFor:deliver:)``).
+    struct SnapshotRequests {
+        var waiting: [(userID: Int64, deliver: @Sendable (ByteBuffer?) -> Void)] = []
+        var reading = false
+    }
+
+    let snapshotRequests = Mutex(SnapshotRequests())
     /// Wakes the worker; the work itself waits in `State`, so a storm of connects coalesces into a few statements.
     private let work: AsyncStream<Void>
     private let workSignal: AsyncStream<Void>.Continuation
@@ -64,7 +65,6 @@ public final class PresenceTracker: Sendable {
         self.heartbeatInterval = configuration.presenceHeartbeat
         self.deadAfter = configuration.presenceHeartbeat * 4
         self.logger = logger
-        self.snapshotLimiter = AsyncLimiter(limit: configuration.databasePoolSize / 4)
         (self.work, self.workSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -227,45 +227,11 @@ public final class PresenceTracker: Sendable {
 
     func finish() { self.workSignal.finish() }
 
-    /// A point in the order of snapshot reads: take one after a stream is registered, and pass it to
-    /// ``snapshot(for:registeredAt:)``.
-    func ticket() -> UInt64 {
-        self.tickets.add(1, ordering: .sequentiallyConsistent).newValue
-    }
-
-    /// The current presence of the user's contacts, as one `presence_snapshot` frame (nil when they have none).
-    ///
-    /// Streams of one user that open together (a client's tabs, a reconnect storm) share one read: a stream joins a
-    /// read of its user's that is in flight only if that read began after the stream was registered (its
-    /// `registeredAt` ticket is older), so the shared answer is as new as one of its own would be: a presence change
-    /// the read did not see came after the stream was registered, and reaches it as a `presence` event.
-    func snapshot(for userID: Int64, registeredAt: UInt64) async throws -> ByteBuffer? {
-        let read = self.snapshotReads.withLock { reads -> Task<ByteBuffer?, any Error> in
-            if let running = reads[userID], running.ticket > registeredAt { return running.task }
-            let ticket = self.ticket()
-            let task = Task {
-                defer {
-                    self.snapshotReads.withLock { reads in
-                        if reads[userID]?.ticket == ticket { reads[userID] = nil }
-                    }
-                }
-                return try await self.snapshotLimiter.run { try await self.readSnapshot(for: userID) }
-            }
-            reads[userID] = (ticket, task)
-            return task
-        }
-        return try await read.value
-    }
-
-    private func readSnapshot(for userID: Int64) async throws -> ByteBuffer? {
-        let contacts = try await self.repository.contacts(of: userID)
-        guard !contacts.isEmpty else { return nil }
-        let states = try await self.repository.presence(of: contacts, deadAfter: self.deadAfter)
+    /// Remembers what a snapshot showed, for users this instance has not said anything about yet.
+    func noteShown(_ states: [Int64: PresenceState]) {
         self.state.withLock { state in
             for (id, presence) in states where state.known[id] == nil { state.known[id] = presence.online }
         }
-        let users = states.sorted { $0.key < $1.key }.map { Self.json(userID: $0.key, $0.value) }
-        return SSEFrame.event(id: nil, name: "presence_snapshot", data: "{\"users\":[" + users.joined(separator: ",") + "]}")
     }
 
     static func json(userID: Int64, _ state: PresenceState) -> String {

@@ -21,6 +21,27 @@ struct DirectStreamOpener: Sendable {
     /// The route's name in metrics and logs (as the router names it).
     static let route = "/api/messages"
 
+    /// Opens the stream at once, on the event loop, when nothing about it has to be waited for: a token this process
+    /// already knows (``Authenticator/knownIdentity(_:)``), no `Last-Event-ID` to replay from, and a registry whose
+    /// position is current. That is every stream of a user who just logged in and every reconnect of a known client.
+    /// The presence snapshot follows from a batched read (``PresenceTracker/request(snapshotFor:deliver:)``). No task
+    /// runs for such a stream at all; false (nothing done) leaves it to ``open(_:channel:sniffer:)``.
+    func openNow(_ head: StreamRequestHead, channel: any Channel, sniffer: FirstRequestSniffer) -> Bool {
+        let start = ContinuousClock.now
+        guard head.lastEventID?.isEmpty ?? true, let token = head.token, let identity = self.authenticator.knownIdentity(token)
+        else { return false }
+        let socket = StreamSocketHandler(ownsResponse: true, eventLoop: channel.eventLoop)
+        guard let subscriber = self.realtime.subscribeLiveNow(identity: identity, channel: channel, socket: socket) else { return false }
+        self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer)
+        let elapsed = ContinuousClock.now - start
+        self.realtime.requestPresenceSnapshot(for: identity.userID) { snapshot in
+            // From the reading task, not the event loop: the request log line is a write to a file.
+            self.record(head, elapsed: elapsed, immediately: true)
+            subscriber.startDirect(first: snapshot)
+        }
+        return true
+    }
+
     /// Opens the stream; false, with nothing written, when the HTTP stack should answer instead. Returns once the
     /// stream is live (or ended): its connection then needs no task.
     func open(_ head: StreamRequestHead, channel: any Channel, sniffer: FirstRequestSniffer) async -> Bool {
@@ -35,36 +56,10 @@ struct DirectStreamOpener: Sendable {
         guard let started = try? await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: head.lastEventID)
         else { return false }
         let subscriber = started.subscriber
-        // From here this side owns the response. The subscriber goes when the connection does.
-        channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
-        // After the registration: a presence snapshot read begun later than this can serve this stream too.
-        let presenceTicket = realtime.presenceTicket()
-        let responseHead = Self.responseHead()
-        let waterMark = self.configuration.streamWaterMark
-        let opening = SSEFrame.opening(retryMilliseconds: self.configuration.retryMilliseconds)
-        // One event-loop turn and one write: the sniffer leaves, the socket handler takes its place, head and opening
-        // go out together. Not waited for: whatever this stream writes next is scheduled on the same loop after it.
-        channel.eventLoop.execute {
-            do {
-                try channel.pipeline.syncOperations.addHandler(socket, position: .first)
-                try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: waterMark)
-                socket.writeHead(responseHead, opening: opening)
-                // What the sniffer saw while the stream was being opened: the client leaving, or the server quiescing.
-                let (inputClosed, quiesced) = (sniffer.inputClosed, sniffer.quiesced)
-                sniffer.discard()
-                if inputClosed {
-                    channel.close(promise: nil)
-                } else if quiesced {
-                    socket.end(with: nil)
-                }
-            } catch {
-                // The client left before this turn (the pipeline is gone): the subscriber goes with the channel.
-                channel.close(promise: nil)
-            }
-        }
-        self.record(head, start: start)
+        channel.eventLoop.execute { self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer) }
+        self.record(head, elapsed: ContinuousClock.now - start, immediately: false)
         // Contacts' presence first, so a client never has to ask.
-        let snapshot = await realtime.presenceSnapshot(for: identity.userID, registeredAt: presenceTicket)
+        let snapshot = await realtime.presenceSnapshot(for: identity.userID)
         if case .resume(_, let position) = started {
             do {
                 if let snapshot { try await self.send(snapshot, socket, channel) }
@@ -89,27 +84,52 @@ struct DirectStreamOpener: Sendable {
         return true
     }
 
+    /// Takes the response over from the sniffer, on the event loop, once the stream is registered: the socket handler
+    /// takes the sniffer's place, and head and opening go out in one write. Whatever this stream writes next is
+    /// scheduled on the same loop after it. The subscriber goes when the connection does.
+    private func begin(_ subscriber: Subscriber, socket: StreamSocketHandler, channel: any Channel, sniffer: FirstRequestSniffer) {
+        let realtime = self.realtime
+        channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(socket, position: .first)
+            try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: self.configuration.streamWaterMark)
+            socket.writeHead(Self.responseHead(), opening: SSEFrame.opening(retryMilliseconds: self.configuration.retryMilliseconds))
+            // What the sniffer saw while the stream was being opened: the client leaving, or the server quiescing.
+            let (inputClosed, quiesced) = (sniffer.inputClosed, sniffer.quiesced)
+            sniffer.discard()
+            if inputClosed {
+                channel.close(promise: nil)
+            } else if quiesced {
+                socket.end(with: nil)
+            }
+        } catch {
+            // The client left before this turn (the pipeline is gone): the subscriber goes with the channel.
+            channel.close(promise: nil)
+        }
+    }
+
     private func send(_ frame: ByteBuffer, _ socket: StreamSocketHandler, _ channel: any Channel) async throws {
         try await channel.eventLoop.flatSubmit { socket.send(frame) }.get()
     }
 
     /// Counts and logs the request as ``HTTPMetricsMiddleware`` and ``RequestLogMiddleware`` do for routed ones (time
     /// to the response head; the token redacted).
-    private func record(_ head: StreamRequestHead, start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        self.metrics.streamOpenedDirectly(duration: elapsed)
+    private func record(_ head: StreamRequestHead, elapsed: Duration, immediately: Bool) {
+        self.metrics.streamOpenedDirectly(duration: elapsed, immediately: immediately)
         RequestLogMiddleware<AppRequestContext>.log(
             method: "GET", uri: head.target, status: 200, elapsed: elapsed, level: .info, to: self.logger)
     }
 
     /// The head of a stream response: the same fields as ``StreamController``'s response after the middleware,
-    /// chunked like Hummingbird's.
+    /// chunked like Hummingbird's, plus `Connection: close`: no HTTP handler stays on this connection, so it closes
+    /// when the stream ends, and a client must not keep it for its next request (one that did lost that request to
+    /// the close).
     static func responseHead() -> ByteBuffer {
         var text = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
         for field in SecurityHeaders.fields {
             text += "\(field.name.rawName): \(field.value)\r\n"
         }
-        text += "Date: \(HTTPDate.now)\r\nTransfer-Encoding: chunked\r\n\r\n"
+        text += "Date: \(HTTPDate.now)\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
         return ByteBuffer(string: text)
     }
 }

@@ -402,6 +402,19 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
                 mode = .resume(position)
             }
         }
+        return self.register(identity: identity, channel: channel, socket: socket, mode: mode)
+    }
+
+    /// Registers a live stream when that needs no database (someone is subscribed already, so the registry's
+    /// position is current); nil when it does, or the stream is refused: then ask
+    /// ``subscribe(identity:channel:socket:lastEventID:)``. Never waits (an event loop may call it).
+    func subscribeLiveNow(identity: Identity, channel: any Channel, socket: StreamSocketHandler) -> Subscriber? {
+        guard self.registry.count > 0, case .live(let subscriber)? = self.register(identity: identity, channel: channel, socket: socket, mode: .live)
+        else { return nil }
+        return subscriber
+    }
+
+    private func register(identity: Identity, channel: any Channel, socket: StreamSocketHandler?, mode: SubscriberRegistry.Mode) -> Start? {
         guard let subscriber = self.registry.add(identity: identity, channel: channel, socket: socket, mode: mode) else { return nil }
         // A logout that raced with this request: it revoked the session before closing streams, so either it saw
         // this stream, or this check sees the revocation.
@@ -426,19 +439,22 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
         if subscriber.releasePresence() { self.presence?.streamClosed(userID: subscriber.userID) }
     }
 
-    /// A ticket for ``presenceSnapshot(for:registeredAt:)``, taken once the stream is registered.
-    func presenceTicket() -> UInt64 { self.presence?.ticket() ?? 0 }
-
-    /// The presence of the user's contacts, sent first on a new stream; nil with presence off or no contacts.
-    /// - Parameter registeredAt: a ``presenceTicket()`` taken after the stream was registered.
-    func presenceSnapshot(for userID: Int64, registeredAt: UInt64) async -> ByteBuffer? {
+    /// The presence of the user's contacts, sent first on a new stream; nil with presence off, no contacts or a failed
+    /// read. Ask once the stream is registered (the answer is at least as new as the registration).
+    func presenceSnapshot(for userID: Int64) async -> ByteBuffer? {
         guard let presence = self.presence else { return nil }
-        do {
-            return try await presence.snapshot(for: userID, registeredAt: registeredAt)
-        } catch {
-            self.logger.warning("could not read presence", metadata: ["error": "\(String(reflecting: error))"])
-            return nil
+        return await presence.snapshot(for: userID)
+    }
+
+    /// ``presenceSnapshot(for:)`` without waiting: `deliver` is called with it later, from another thread. Returns at
+    /// once (an event loop may ask).
+    func requestPresenceSnapshot(for userID: Int64, deliver: @escaping @Sendable (ByteBuffer?) -> Void) {
+        guard let presence = self.presence else {
+            // Still from another thread, as promised (the caller may do work there that no event loop should).
+            Task { deliver(nil) }
+            return
         }
+        presence.request(snapshotFor: userID, deliver: deliver)
     }
 
     /// A participant started or stopped typing (the caller checked they take part).

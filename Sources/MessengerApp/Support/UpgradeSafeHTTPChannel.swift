@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// HTTP/1.1 with the WebSocket upgrade, plus the parser's bare 400 for a first request that breaks HTTP itself, and
 /// SSE streams opened without the HTTP stack.
@@ -24,6 +25,19 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let channel: any Channel
         let route: EventLoopFuture<Route>
+        /// The route as soon as it is decided, for the connection's task to read without a trip to the event loop
+        /// (awaiting even a completed future from a task costs two thread wake-ups; most streams are open before
+        /// their connection's task first runs).
+        let decided: DecidedRoute
+    }
+
+    /// A route, once decided (set on the event loop, read from the connection's task).
+    final class DecidedRoute: Sendable {
+        private let route = Mutex<Route?>(nil)
+
+        var value: Route? { self.route.withLock { $0 } }
+
+        func set(_ route: Route) { self.route.withLock { $0 = route } }
     }
 
     enum Route: Sendable {
@@ -31,6 +45,8 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
         case http(HTTP1WebSocketUpgradeChannel.Value)
         /// A stream request for the opener (which may still hand it to the HTTP stack).
         case stream(StreamRequestHead, FirstRequestSniffer)
+        /// A stream the opener opened on the event loop: it lives in the realtime core, nothing is left to do.
+        case opened
         /// Closed before a first request.
         case closed
     }
@@ -51,7 +67,7 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveAllocator)
             guard self.streams != nil else {
                 let http = self.setUpHTTP(channel: channel, logger: logger).map { Route.http($0) }
-                return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: http))
+                return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: http, decided: DecidedRoute()))
             }
             let sniffer = FirstRequestSniffer(eventLoop: channel.eventLoop)
             try channel.pipeline.syncOperations.addHandler(sniffer)
@@ -62,12 +78,18 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
                 case .closed:
                     return channel.eventLoop.makeSucceededFuture(.closed)
                 case .stream(let head):
+                    // Most streams open right here, in this event-loop turn (see ``DirectStreamOpener/openNow``).
+                    if self.streams?.openNow(head, channel: channel, sniffer: sniffer) == true {
+                        return channel.eventLoop.makeSucceededFuture(.opened)
+                    }
                     return channel.eventLoop.makeSucceededFuture(.stream(head, sniffer))
                 case .http:
                     return self.handOverToHTTP(channel: channel, sniffer: sniffer, logger: logger).map { .http($0) }
                 }
             }
-            return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: route))
+            let decided = DecidedRoute()
+            route.whenSuccess { decided.set($0) }
+            return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: route, decided: decided))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -75,12 +97,17 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async {
         let channel = value.channel
-        guard let route = try? await value.route.get() else {
+        let route: Route
+        if let decided = value.decided.value {
+            route = decided
+        } else if let awaited = try? await value.route.get() {
+            route = awaited
+        } else {
             channel.close(promise: nil)
             return
         }
         switch route {
-        case .closed:
+        case .closed, .opened:
             return
         case .http(let inner):
             await self.inner.handle(value: inner, logger: logger)

@@ -1,0 +1,143 @@
+import Foundation
+import NIOCore
+import PostgresLibPQ
+import PostgresTestSupport
+import Synchronization
+import Testing
+
+@testable import MessengerApp
+
+/// The presence snapshot a new stream starts with is read for crowds at once (`PresenceTracker+Snapshot`), against
+/// the real database: the first read is held at a gate so that the requests made meanwhile are known to wait for
+/// the next one.
+@Suite("Presence snapshot reads in batches")
+struct PresenceSnapshotBatchTests {
+    /// The real repository, counting the snapshot reads and holding the first at a gate until the test opens it.
+    final class GatedRepository: PresenceRepository {
+        let inner: PostgresPresenceRepository
+        let reads = Mutex<[[Int64]]>([])
+        let readStarted: AsyncStream<Int>
+        private let readStartedContinuation: AsyncStream<Int>.Continuation
+        private let gate: AsyncStream<Void>
+        let gateContinuation: AsyncStream<Void>.Continuation
+
+        init(_ inner: PostgresPresenceRepository) {
+            self.inner = inner
+            (self.readStarted, self.readStartedContinuation) = AsyncStream.makeStream()
+            (self.gate, self.gateContinuation) = AsyncStream.makeStream()
+        }
+
+        func contactsPresence(of viewers: [Int64], deadAfter: Duration) async throws -> [Int64: [Int64: PresenceState]] {
+            let number = self.reads.withLock { reads in
+                reads.append(viewers)
+                return reads.count
+            }
+            self.readStartedContinuation.yield(number)
+            if number == 1 {
+                for await _ in self.gate { break }
+            }
+            return try await self.inner.contactsPresence(of: viewers, deadAfter: deadAfter)
+        }
+
+        func heartbeat(instance: String) async throws { try await self.inner.heartbeat(instance: instance) }
+        func unregister(instance: String) async throws -> [Int64] { try await self.inner.unregister(instance: instance) }
+        func reapDeadInstances(deadAfter: Duration) async throws -> [Int64] { try await self.inner.reapDeadInstances(deadAfter: deadAfter) }
+        func markOnline(userIDs: [Int64], instance: String) async throws { try await self.inner.markOnline(userIDs: userIDs, instance: instance) }
+        func markOffline(userID: Int64, instance: String, deadAfter: Duration) async throws -> Bool {
+            try await self.inner.markOffline(userID: userID, instance: instance, deadAfter: deadAfter)
+        }
+        func presence(of userIDs: [Int64], deadAfter: Duration) async throws -> [Int64: PresenceState] {
+            try await self.inner.presence(of: userIDs, deadAfter: deadAfter)
+        }
+        func contacts(of userIDs: [Int64]) async throws -> [Int64: [Int64]] { try await self.inner.contacts(of: userIDs) }
+        func participantName(userID: Int64, conversationID: Int64) async throws -> String? {
+            try await self.inner.participantName(userID: userID, conversationID: conversationID)
+        }
+    }
+
+    /// Snapshot frames as they are delivered: who asked, and the user ids the frame lists (nil: no frame).
+    final class Deliveries: Sendable {
+        let received = Mutex<[(userID: Int64, contacts: Set<String>?)]>([])
+        let arrivals: AsyncStream<Void>
+        let continuation: AsyncStream<Void>.Continuation
+
+        init() { (self.arrivals, self.continuation) = AsyncStream.makeStream() }
+
+        func deliver(_ frame: ByteBuffer?, to userID: Int64) {
+            var contacts: Set<String>?
+            if let frame {
+                let text = String(buffer: frame)
+                let data = text.split(separator: "\n").first { $0.hasPrefix("data: ") }.map { $0.dropFirst(6) } ?? ""
+                let json = (try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any]
+                let users = json?["users"] as? [[String: Any]] ?? []
+                contacts = Set(users.compactMap { $0["userId"] as? String })
+            }
+            self.received.withLock { $0.append((userID, contacts)) }
+            self.continuation.yield()
+        }
+    }
+
+    @Test("requests made while a snapshot read runs wait for the next read, which serves all of them in one statement")
+    func requestsDuringAReadShareTheNext() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let hub = try await api.devLogin(uniqueName("hub"))
+        var members: [APIClient.Session] = []
+        for n in 0..<20 {
+            let member = try await api.devLogin(uniqueName("m\(n)"))
+            _ = try await api.startConversation(hub, with: member.username)
+            members.append(member)
+        }
+        let loner = try await api.devLogin(uniqueName("loner"))
+
+        let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 2, logger: TestCluster.logger)
+        defer { Task { await pool.shutdown() } }
+        let repository = GatedRepository(PostgresPresenceRepository(pool: pool))
+        let configuration = AppConfiguration()
+        let codec = StreamPositionCodec(serverKey: Array(repeating: 1, count: 32), databaseToken: "batch")
+        let registry = SubscriberRegistry(
+            start: StreamPosition(tx: 0, id: 0, time: 0), maxPerUser: 5, bufferLimit: 64, codec: codec, metrics: AppMetrics())
+        let tracker = PresenceTracker(
+            repository: repository, notifier: nil, registry: registry, instanceID: "batch-test", configuration: configuration,
+            logger: TestCluster.logger)
+        let deliveries = Deliveries()
+        func ask(_ userID: String) {
+            let id = Int64(userID)!
+            tracker.request(snapshotFor: id) { deliveries.deliver($0, to: id) }
+        }
+
+        ask(hub.userID)
+        var started = repository.readStarted.makeAsyncIterator()
+        #expect(await started.next() == 1)
+        // The first read is running (held): everything asked now must wait for the next one, the hub's second
+        // request too (the running read may have begun before whatever this request wants to be newer than).
+        for member in members { ask(member.userID) }
+        ask(members[0].userID)
+        ask(hub.userID)
+        ask(loner.userID)
+        repository.gateContinuation.yield()
+        var arrivals = deliveries.arrivals.makeAsyncIterator()
+        for _ in 0..<(members.count + 4) { await arrivals.next() }
+
+        let reads = repository.reads.withLock { $0 }
+        let ids = { (sessions: [APIClient.Session]) in sessions.map { Int64($0.userID)! } }
+        #expect(reads.count == 2, "reads: \(reads)")
+        #expect(reads.first == ids([hub]))
+        // One statement for everybody who waited, each user once.
+        #expect(reads.last?.count == members.count + 2)
+        #expect(Set(reads.last ?? []) == Set(ids(members + [hub, loner])))
+
+        let received = deliveries.received.withLock { $0 }
+        let memberIDs = Set(members.map(\.userID))
+        for (userID, contacts) in received {
+            switch String(userID) {
+            case hub.userID: #expect(contacts == memberIDs)
+            case loner.userID: #expect(contacts == nil, "no contacts, no frame")
+            default: #expect(contacts == [hub.userID])
+            }
+        }
+        #expect(received.filter { String($0.userID) == hub.userID }.count == 2)
+        #expect(received.filter { String($0.userID) == members[0].userID }.count == 2)
+    }
+}
