@@ -38,6 +38,9 @@ public final class PresenceTracker: Sendable {
     }
 
     private let state = Mutex(State())
+    /// A batch this soon after the last one is part of a storm, and gathers for ``stormGathering`` first.
+    static let stormWindow = Duration.milliseconds(50)
+    static let stormGathering = Duration.milliseconds(20)
     /// Streams waiting for their `presence_snapshot`, and whether a read for them runs (``request(snapshotFor:deliver:)``).
     struct SnapshotRequests {
         var waiting: [(userID: Int64, deliver: @Sendable (ByteBuffer?) -> Void)] = []
@@ -181,7 +184,13 @@ public final class PresenceTracker: Sendable {
     /// Records arrivals and delivers changes, in batches, off the listener's path (a message wake-up never waits
     /// behind a presence storm).
     func worker() async {
+        var lastBatch = ContinuousClock.now - Self.stormWindow
         for await _ in self.work {
+            // In a storm (a batch ran moments ago) this one gathers for a moment first: thousands of streams opening
+            // over a few seconds become a few dozen statements instead of a few per user, while a lone change after
+            // a quiet spell still goes at once.
+            if ContinuousClock.now - lastBatch < Self.stormWindow { try? await Task.sleep(for: Self.stormGathering) }
+            lastBatch = .now
             let (arrived, changed) = self.state.withLock { state -> ([Int64], [Int64]) in
                 defer {
                     state.arrived.removeAll()

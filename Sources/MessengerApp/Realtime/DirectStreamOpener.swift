@@ -125,11 +125,21 @@ struct DirectStreamOpener: Sendable {
     /// when the stream ends, and a client must not keep it for its next request (one that did lost that request to
     /// the close).
     static func responseHead() -> ByteBuffer {
+        var head = ByteBuffer()
+        head.reserveCapacity(Self.headFields.count + 64)
+        head.writeBytes(Self.headFields)
+        head.writeString("Date: ")
+        head.writeString(HTTPDate.now)
+        head.writeStaticString("\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n")
+        return head
+    }
+
+    /// Everything in the head up to the `Date` field: the same for every stream, so made once.
+    private static let headFields: [UInt8] = {
         var text = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
         for field in SecurityHeaders.fields {
             text += "\(field.name.rawName): \(field.value)\r\n"
         }
-        text += "Date: \(HTTPDate.now)\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-        return ByteBuffer(string: text)
-    }
+        return Array(text.utf8)
+    }()
 }

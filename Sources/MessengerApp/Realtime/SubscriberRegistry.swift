@@ -10,6 +10,16 @@ public final class SubscriberRegistry: Sendable {
         /// The last position the dispatcher delivered; new subscribers start after it.
         var position: StreamPosition
         var isShutdown = false
+        /// The SSE id of `position`, kept while it stays the position: a crowd of streams opening between two events
+        /// signs it once, not once each.
+        var positionID: (position: StreamPosition, id: String)?
+
+        mutating func currentID(_ codec: StreamPositionCodec) -> String {
+            if let cached = self.positionID, cached.position == self.position { return cached.id }
+            let id = codec.encode(self.position)
+            self.positionID = (self.position, id)
+            return id
+        }
     }
 
     private let state: Mutex<State>
@@ -45,7 +55,7 @@ public final class SubscriberRegistry: Sendable {
             // Under the lock, so no event can be delivered to it before its opening frame is queued.
             switch mode {
             case .live, .reset:
-                let id = self.codec.encode(state.position)
+                let id = state.currentID(self.codec)
                 subscriber = Subscriber(
                     identity: identity,
                     channel: channel,
