@@ -7,10 +7,10 @@ import Testing
 
 @testable import MessengerApp
 
-/// The presence snapshot a new stream starts with is read for crowds at once (`PresenceTracker+Snapshot`), against
-/// the real database: the first read is held at a gate so that the requests made meanwhile are known to wait for
-/// the next one.
-@Suite("Presence snapshot reads in batches")
+/// Presence work for crowds of streams is done in batches, against the real database: the snapshot a new stream
+/// starts with (`PresenceTracker+Snapshot`; the first read is held at a gate so that the requests made meanwhile are
+/// known to wait for the next one), and the arrivals of a storm of users coming online.
+@Suite("Presence reads and writes in batches")
 struct PresenceSnapshotBatchTests {
     /// The real repository, counting the snapshot reads and holding the first at a gate until the test opens it.
     final class GatedRepository: PresenceRepository {
@@ -42,7 +42,13 @@ struct PresenceSnapshotBatchTests {
         func heartbeat(instance: String) async throws { try await self.inner.heartbeat(instance: instance) }
         func unregister(instance: String) async throws -> [Int64] { try await self.inner.unregister(instance: instance) }
         func reapDeadInstances(deadAfter: Duration) async throws -> [Int64] { try await self.inner.reapDeadInstances(deadAfter: deadAfter) }
-        func markOnline(userIDs: [Int64], instance: String) async throws { try await self.inner.markOnline(userIDs: userIDs, instance: instance) }
+        /// The batches of arrivals recorded.
+        let arrivals = Mutex<[[Int64]]>([])
+
+        func markOnline(userIDs: [Int64], instance: String) async throws {
+            self.arrivals.withLock { $0.append(userIDs) }
+            try await self.inner.markOnline(userIDs: userIDs, instance: instance)
+        }
         func markOffline(userID: Int64, instance: String, deadAfter: Duration) async throws -> Bool {
             try await self.inner.markOffline(userID: userID, instance: instance, deadAfter: deadAfter)
         }
@@ -139,5 +145,40 @@ struct PresenceSnapshotBatchTests {
         }
         #expect(received.filter { String($0.userID) == hub.userID }.count == 2)
         #expect(received.filter { String($0.userID) == members[0].userID }.count == 2)
+    }
+
+    @Test("a storm of arrivals (hundreds of users coming online a second) is recorded in a few statements, not one per user")
+    func arrivalStormsAreGathered() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let users = try await (0..<150).asyncMap { n in try await api.devLogin(uniqueName("storm\(n)")) }
+        let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 2, logger: TestCluster.logger)
+        defer { Task { await pool.shutdown() } }
+        let repository = GatedRepository(PostgresPresenceRepository(pool: pool))
+        let codec = StreamPositionCodec(serverKey: Array(repeating: 1, count: 32), databaseToken: "storm")
+        let registry = SubscriberRegistry(
+            start: StreamPosition(tx: 0, id: 0, time: 0), maxPerUser: 5, bufferLimit: 64, codec: codec, metrics: AppMetrics())
+        let tracker = PresenceTracker(
+            repository: repository, notifier: nil, registry: registry, instanceID: "storm-test", configuration: AppConfiguration(),
+            logger: TestCluster.logger)
+        let worker = Task { await tracker.worker() }
+        defer {
+            tracker.finish()
+            worker.cancel()
+        }
+        // 150 users arriving one by one over ~300 ms: each arrival alone would wake the worker, which records
+        // whatever waits, one statement each time (a round trip takes a millisecond or two here).
+        for user in users {
+            tracker.streamOpened(userID: Int64(user.userID)!)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        try await RealtimeTests.waitFor(timeout: .seconds(10)) {
+            repository.arrivals.withLock { $0.reduce(0) { $0 + $1.count } } == users.count
+        }
+        let batches = repository.arrivals.withLock { $0 }
+        #expect(Set(batches.joined()) == Set(users.map { Int64($0.userID)! }))
+        // Gathered for 20 ms at a time once the storm is seen: ~300 ms make about 15 batches (without: ~150).
+        #expect(batches.count <= 40, "\(batches.count) statements: \(batches.map(\.count))")
     }
 }

@@ -38,8 +38,9 @@ public final class PresenceTracker: Sendable {
     }
 
     private let state = Mutex(State())
-    /// A batch this soon after the last one is part of a storm, and gathers for ``stormGathering`` first.
-    static let stormWindow = Duration.milliseconds(50)
+    /// A storm of arrivals: at least ``stormArrivals`` users coming online within ``stormWindow`` (100 a second).
+    static let stormWindow = Duration.milliseconds(100)
+    static let stormArrivals = 10
     static let stormGathering = Duration.milliseconds(20)
     /// Streams waiting for their `presence_snapshot`, and whether a read for them runs (``request(snapshotFor:deliver:)``).
     struct SnapshotRequests {
@@ -184,13 +185,23 @@ public final class PresenceTracker: Sendable {
     /// Records arrivals and delivers changes, in batches, off the listener's path (a message wake-up never waits
     /// behind a presence storm).
     func worker() async {
-        var lastBatch = ContinuousClock.now - Self.stormWindow
+        // Arrivals recorded in the current window, and in the one before it (a storm seen there still counts).
+        var window = (start: ContinuousClock.now, arrivals: 0, before: 0)
         for await _ in self.work {
-            // In a storm (a batch ran moments ago) this one gathers for a moment first: thousands of streams opening
-            // over a few seconds become a few dozen statements instead of a few per user, while a lone change after
-            // a quiet spell still goes at once.
-            if ContinuousClock.now - lastBatch < Self.stormWindow { try? await Task.sleep(for: Self.stormGathering) }
-            lastBatch = .now
+            // Arrivals in a storm (many users coming online within one window: a reconnect storm, a deploy) gather
+            // for a moment first, so thousands of streams opening over a few seconds become a few dozen statements
+            // instead of a few per user. Ordinary arrivals, even many a second, are recorded at once, and changes to
+            // deliver never wait.
+            let pending = self.state.withLock { $0.arrived.count }
+            if pending > 0 {
+                let now = ContinuousClock.now
+                if now - window.start > Self.stormWindow {
+                    window = (now, 0, now - window.start < Self.stormWindow * 2 ? window.arrivals : 0)
+                }
+                if max(window.before, window.arrivals + pending) >= Self.stormArrivals {
+                    try? await Task.sleep(for: Self.stormGathering)
+                }
+            }
             let (arrived, changed) = self.state.withLock { state -> ([Int64], [Int64]) in
                 defer {
                     state.arrived.removeAll()
@@ -198,6 +209,7 @@ public final class PresenceTracker: Sendable {
                 }
                 return (Array(state.arrived), Array(state.changed))
             }
+            window.arrivals += arrived.count
             if !arrived.isEmpty {
                 do {
                     try await self.repository.markOnline(userIDs: arrived, instance: self.instanceID)
