@@ -10,6 +10,7 @@
 #   scripts/bench.sh listing              # listing/sending as seed1 in 1,000 conversations, 1,000,000 messages (seeds)
 #   BENCH_CONVERSATIONS=10000 scripts/bench.sh listing   # the same with seed1 in 10,000 conversations
 #   scripts/bench.sh delivery-two-process # `delivery` with streams on a second instance (= BENCH_SECOND_INSTANCE=1)
+#   scripts/bench.sh connections-cold     # `connections` with streams on a second instance (cold caches)
 #   BENCH_COMPARE_BIN=/path/to/other/messenger scripts/bench.sh send   # side by side with another build (below)
 #
 # Environment: BENCH_PORT (default: a free port), BENCH_NO_BUILD=1 (reuse .build/release),
@@ -17,7 +18,8 @@
 #              BENCH_SERVER_BIN / BENCH_TOOL_BIN (use these executables; no build),
 #              BENCH_SERVER_ARGS (extra `messenger serve` arguments, e.g. "--pool-size 32"),
 #              BENCH_SECOND_INSTANCE=1 (start a second server on the same database and pass it to the tool as
-#              --subscribe-url: `delivery` then measures sends on one process reaching streams on the other),
+#              --subscribe-url: `delivery` then measures sends on one process reaching streams on the other,
+#              `connections` opens its streams on a process that issued none of the tokens),
 #              BENCH_CONVERSATIONS (listing: seed1's conversations in the seeded set, default 1000),
 #              BENCH_COMPARE_BIN (start this other `messenger` executable too, on its own fresh embedded PostgreSQL
 #              seeded the same way, and run every scenario against both: `messenger-bench --compare`),
@@ -38,6 +40,13 @@ if [[ $# -eq 0 ]]; then set -- all; fi
 if [[ "$1" == "delivery-two-process" ]]; then
     shift
     set -- delivery "$@"
+    BENCH_SECOND_INSTANCE=1
+fi
+# A reconnect storm on cold caches: `connections` with its streams on a second instance that issued none of the
+# tokens (every token verification and session check there is its first).
+if [[ "$1" == "connections-cold" ]]; then
+    shift
+    set -- connections "$@"
     BENCH_SECOND_INSTANCE=1
 fi
 

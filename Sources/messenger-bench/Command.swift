@@ -10,6 +10,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Base URL of the running server.")
     var url: String = "http://127.0.0.1:3000"
 
+    @Option(
+        help:
+            "Open the streams of `delivery` (the two-process latency) and `connections` (cold caches: a process that issued none of the tokens) on this second instance (same database); everything else goes to --url."
+    )
+    var subscribeURL: String?
+
     @Flag(help: "Small sizes for every scenario (the whole `all` run takes well under a minute).")
     var quick = false
 
@@ -83,9 +89,6 @@ struct DeliveryOptions: ParsableArguments {
 
     @Option(help: "Sender/recipient conversations the `delivery` load is spread over (default 10, quick 4).")
     var pairs: Int?
-
-    @Option(help: "Open the `delivery` streams on this second instance (same database) while sending to --url: the two-process latency.")
-    var subscribeURL: String?
 
     @Flag(help: "Hold a foreign transaction (with an xid, idle) open on the database during `delivery` (needs --database-url).")
     var foreignTransaction = false
@@ -161,7 +164,7 @@ extension ConcurrentOptions {
 }
 
 extension DeliveryOptions {
-    func sizes(quick: Bool) -> DeliverySizes {
+    func sizes(quick: Bool, subscribeURL: String? = nil) -> DeliverySizes {
         DeliverySizes(
             rate: rate ?? (quick ? 50 : 200), seconds: deliveryDuration ?? (quick ? 3 : 10),
             idle: idle ?? (quick ? 50 : 1000), pairs: pairs ?? (quick ? 4 : 10), subscribeURL: subscribeURL,
@@ -170,10 +173,10 @@ extension DeliveryOptions {
 }
 
 extension ConnectionOptions {
-    func sizes(quick: Bool) -> ConnectionSizes {
+    func sizes(quick: Bool, subscribeURL: String? = nil) -> ConnectionSizes {
         ConnectionSizes(
             connections: connections ?? (quick ? 500 : 10000), holdSeconds: hold ?? (quick ? 1 : 5),
-            streamsPerUser: max(1, streamsPerUser), connectWidth: max(1, connectConcurrency))
+            streamsPerUser: max(1, streamsPerUser), connectWidth: max(1, connectConcurrency), subscribeURL: subscribeURL)
     }
 }
 
@@ -228,8 +231,8 @@ struct AllCommand: AsyncParsableCommand {
         let presenceSizes = presence.sizes(quick: q)
         let sendSizes = send.sizes(quick: q, baselineSeconds: common.baselineSeconds)
         let concurrentSizes = concurrent.sizes(quick: q)
-        let deliverySizes = delivery.sizes(quick: q)
-        let connectionSizes = connections.sizes(quick: q)
+        let deliverySizes = delivery.sizes(quick: q, subscribeURL: common.subscribeURL)
+        let connectionSizes = connections.sizes(quick: q, subscribeURL: common.subscribeURL)
         let broadcastSizes = broadcast.sizes(quick: q)
         let resumeSizes = resume.sizes(quick: q)
         try await runBench(
@@ -277,7 +280,7 @@ struct DeliveryCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var options: DeliveryOptions
     func run() async throws {
-        let sizes = options.sizes(quick: common.quick)
+        let sizes = options.sizes(quick: common.quick, subscribeURL: common.subscribeURL)
         try await runBench(common, [("delivery", { try await runDelivery($0, sizes) })])
     }
 }
@@ -289,7 +292,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var options: ConnectionOptions
     func run() async throws {
-        let sizes = options.sizes(quick: common.quick)
+        let sizes = options.sizes(quick: common.quick, subscribeURL: common.subscribeURL)
         try await runBench(common, [("connections", { try await runConnections($0, sizes) })])
     }
 }

@@ -8,6 +8,9 @@ struct ConnectionSizes: Sendable {
     var holdSeconds: Double
     var streamsPerUser: Int
     var connectWidth: Int
+    /// Open the streams on this instance instead of `--url` (users still log in at `--url`): a process that issued
+    /// none of the tokens, so every session check and token verification is its first.
+    var subscribeURL: String? = nil
 }
 
 func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioReport {
@@ -26,6 +29,11 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     } else {
         r.notes.append("RLIMIT_NOFILE soft limit is \(b.fileLimit.after)")
     }
+    let streamTarget = try s.subscribeURL.map { try Target(url: $0) } ?? b.target
+    if let url = s.subscribeURL {
+        r.param("subscribe_url", url)
+        r.notes.append("streams opened on \(url) (users logged in at --url); server RSS and CPU rows are of --server-pid")
+    }
     let userCount = (k + s.streamsPerUser - 1) / s.streamsPerUser
     log("connections: logging in \(userCount) users for \(k) idle streams")
     let users = try await b.api.login(usernames: b.usernames("k", userCount), width: 32)
@@ -40,7 +48,7 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     let channels: [(any Channel)?] = try await boundedMap(Array(0..<k), width: s.connectWidth) { i in
         do {
             return try await openRawStream(
-                group: b.group, target: b.target, token: users[i / s.streamsPerUser].token, counters: counters)
+                group: b.group, target: streamTarget, token: users[i / s.streamsPerUser].token, counters: counters)
         } catch {
             failures.withLock { f in
                 f.count += 1

@@ -11,6 +11,13 @@ public final class Authenticator: Sendable {
     /// Tokens whose signature was already checked: verifying HS256 and decoding claims on every request of a busy
     /// client is wasted work. Expiry and session state are still checked on every request.
     private let verified = Mutex<[String: Identity]>([:])
+    /// Session checks waiting for the next read, and whether one runs (``checkSession(_:)``).
+    let sessionChecks = Mutex(SessionChecks())
+
+    struct SessionChecks {
+        var waiting: [(identity: Identity, continuation: CheckedContinuation<Bool, any Error>)] = []
+        var reading = false
+    }
 
     public init(tokens: TokenService, users: any UserRepository, sessions: SessionCache) {
         self.tokens = tokens
@@ -24,9 +31,7 @@ public final class Authenticator: Sendable {
         if let valid = self.sessions.lookup(identity.sessionID) {
             return valid ? identity : nil
         }
-        let valid = try await self.users.isSessionValid(sessionID: identity.sessionID, userID: identity.userID)
-        self.sessions.store(identity.sessionID, valid: valid)
-        return valid ? identity : nil
+        return try await self.checkSession(identity) ? identity : nil
     }
 
     private func verifiedIdentity(_ token: String) async -> Identity? {

@@ -66,14 +66,22 @@ public struct PostgresUserRepository: UserRepository {
         return id
     }
 
-    public func isSessionValid(sessionID: UUID, userID: Int64) async throws -> Bool {
+    public func validSessions(of sessions: [(sessionID: UUID, userID: Int64)]) async throws -> [UUID: Int64] {
+        guard !sessions.isEmpty else { return [:] }
         let rows = try await self.pool.query(
             """
-            SELECT 1 FROM sessions
-            WHERE id = \(sessionID.uuidString)::uuid AND user_id = \(userID) AND revoked_at IS NULL AND expires_at > now()
+            SELECT s.id::text, s.user_id FROM sessions s
+            JOIN unnest(\(sessions.map { $0.sessionID.uuidString.lowercased() })::uuid[], \(sessions.map(\.userID))::bigint[])
+                AS asked (id, user_id) ON asked.id = s.id AND asked.user_id = s.user_id
+            WHERE s.revoked_at IS NULL AND s.expires_at > now()
             """
         )
-        return !rows.isEmpty
+        var valid: [UUID: Int64] = [:]
+        for row in rows {
+            let (id, userID) = try row.decode((String, Int64).self)
+            if let sessionID = UUID(uuidString: id) { valid[sessionID] = userID }
+        }
+        return valid
     }
 
     public func validSessions(among ids: [UUID]) async throws -> Set<UUID> {

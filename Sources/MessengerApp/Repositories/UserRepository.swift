@@ -13,8 +13,9 @@ public protocol UserRepository: Sendable {
     func search(prefix: String, excluding userID: Int64, limit: Int) async throws -> [String]
 
     func createSession(userID: Int64, expiresAt: Date) async throws -> UUID
-    /// True when the session exists, belongs to the user, is not revoked and has not expired.
-    func isSessionValid(sessionID: UUID, userID: Int64) async throws -> Bool
+    /// Of these sessions, the ones that exist, belong to the given user, are not revoked and have not expired, each
+    /// with its user: one statement for however many requests are waiting on a check.
+    func validSessions(of sessions: [(sessionID: UUID, userID: Int64)]) async throws -> [UUID: Int64]
     /// The sessions among `ids` that are still valid (not revoked, not expired, not deleted).
     func validSessions(among ids: [UUID]) async throws -> Set<UUID>
     func extendSession(sessionID: UUID, expiresAt: Date) async throws

@@ -1,0 +1,114 @@
+import Foundation
+import PostgresLibPQ
+import PostgresTestSupport
+import Synchronization
+import Testing
+
+@testable import MessengerApp
+
+/// Session checks that miss the cache are read in batches (`Authenticator+SessionChecks`), against the real
+/// database: the first read is held at a gate so that the checks asked meanwhile are known to wait for the next one.
+@Suite("Session checks in batches")
+struct SessionCheckBatchTests {
+    /// The real repository, recording each batched read and holding the first at a gate until the test opens it.
+    final class GatedUsers: UserRepository {
+        let inner: PostgresUserRepository
+        let reads = Mutex<[[UUID]]>([])
+        let readStarted: AsyncStream<Int>
+        private let readStartedContinuation: AsyncStream<Int>.Continuation
+        private let gate: AsyncStream<Void>
+        let gateContinuation: AsyncStream<Void>.Continuation
+
+        init(_ inner: PostgresUserRepository) {
+            self.inner = inner
+            (self.readStarted, self.readStartedContinuation) = AsyncStream.makeStream()
+            (self.gate, self.gateContinuation) = AsyncStream.makeStream()
+        }
+
+        func validSessions(of sessions: [(sessionID: UUID, userID: Int64)]) async throws -> [UUID: Int64] {
+            let number = self.reads.withLock { reads in
+                reads.append(sessions.map(\.sessionID))
+                return reads.count
+            }
+            self.readStartedContinuation.yield(number)
+            if number == 1 {
+                for await _ in self.gate { break }
+            }
+            return try await self.inner.validSessions(of: sessions)
+        }
+
+        func create(username: String, passwordHash: String?) async throws -> UserRecord? {
+            try await self.inner.create(username: username, passwordHash: passwordHash)
+        }
+        func find(username: String) async throws -> UserRecord? { try await self.inner.find(username: username) }
+        func find(id: Int64) async throws -> UserRecord? { try await self.inner.find(id: id) }
+        func findOrCreate(username: String) async throws -> UserRecord { try await self.inner.findOrCreate(username: username) }
+        func search(prefix: String, excluding userID: Int64, limit: Int) async throws -> [String] {
+            try await self.inner.search(prefix: prefix, excluding: userID, limit: limit)
+        }
+        func createSession(userID: Int64, expiresAt: Date) async throws -> UUID {
+            try await self.inner.createSession(userID: userID, expiresAt: expiresAt)
+        }
+        func validSessions(among ids: [UUID]) async throws -> Set<UUID> { try await self.inner.validSessions(among: ids) }
+        func extendSession(sessionID: UUID, expiresAt: Date) async throws {
+            try await self.inner.extendSession(sessionID: sessionID, expiresAt: expiresAt)
+        }
+        func revokeSession(sessionID: UUID) async throws { try await self.inner.revokeSession(sessionID: sessionID) }
+    }
+
+    @Test("checks asked while a read runs wait for the next read, which answers all of them in one statement, each rightly")
+    func checksDuringAReadShareTheNext() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 2, logger: TestCluster.logger)
+        defer { Task { await pool.shutdown() } }
+        let postgres = PostgresUserRepository(pool: pool)
+        let expiry = Date().addingTimeInterval(3600)
+        var identities: [Identity] = []
+        for n in 0..<12 {
+            let user = try await postgres.findOrCreate(username: uniqueName("sc\(n)"))
+            identities.append(
+                Identity(userID: user.id, sessionID: try await postgres.createSession(userID: user.id, expiresAt: expiry), expiresAt: expiry))
+        }
+        // Three that must come back invalid: logged out, expired, and a real session presented with another user.
+        let revoked = identities[9]
+        try await postgres.revokeSession(sessionID: revoked.sessionID)
+        let expired = identities[10]
+        try await pool.query("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = \(expired.sessionID.uuidString)::uuid")
+        var impostor = identities[11]
+        impostor.userID = identities[0].userID
+
+        let users = GatedUsers(postgres)
+        let authenticator = Authenticator(
+            tokens: await TokenService(key: Array(repeating: 3, count: 32), lifetime: .seconds(60)), users: users,
+            sessions: SessionCache(ttl: .seconds(3600)))
+        let firstIdentity = identities[0]
+        let first = Task { try await authenticator.checkSession(firstIdentity) }
+        var started = users.readStarted.makeAsyncIterator()
+        #expect(await started.next() == 1)
+        // The first read is running (held): everything asked now waits for the next one, the first session again too.
+        let asked = Array(identities[0..<11]) + [impostor, identities[1], identities[0]]
+        let answers = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for (index, identity) in asked.enumerated() {
+                group.addTask { (index, try await authenticator.checkSession(identity)) }
+            }
+            // Every check is queued before the gate opens: it waits for the second read.
+            try await RealtimeTests.waitFor { authenticator.sessionChecks.withLock { $0.waiting.count } == asked.count }
+            users.gateContinuation.yield()
+            return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(try await first.value)
+
+        let reads = users.reads.withLock { $0 }
+        #expect(reads.count == 2, "reads: \(reads)")
+        // One statement for everybody who waited; a session asked twice is asked once, the impostor's pair apart.
+        #expect(reads.last?.count == 12)
+        for (index, identity) in asked.enumerated() {
+            let valid = identity != revoked && identity != expired && identity != impostor
+            #expect(answers[index] == valid, "\(index): \(identity)")
+        }
+        // Remembered: asking again costs no read.
+        #expect(authenticator.sessions.lookup(identities[5].sessionID) == true)
+        #expect(authenticator.sessions.lookup(revoked.sessionID) == false)
+    }
+}
