@@ -93,7 +93,7 @@ struct SessionCheckBatchTests {
                 group.addTask { (index, try await authenticator.checkSession(identity)) }
             }
             // Every check is queued before the gate opens: it waits for the second read.
-            try await RealtimeTests.waitFor { authenticator.sessionChecks.withLock { $0.waiting.count } == asked.count }
+            try await RealtimeTests.waitFor { authenticator.sessionReads.waiting == asked.count }
             users.gateContinuation.yield()
             return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
         }

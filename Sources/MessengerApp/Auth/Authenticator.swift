@@ -11,12 +11,15 @@ public final class Authenticator: Sendable {
     /// Tokens whose signature was already checked: verifying HS256 and decoding claims on every request of a busy
     /// client is wasted work. Expiry and session state are still checked on every request.
     private let verified = Mutex<[String: Identity]>([:])
-    /// Session checks waiting for the next read, and whether one runs (``checkSession(_:)``).
-    let sessionChecks = Mutex(SessionChecks())
+    /// Session checks that missed the cache, batched (``checkSession(_:)``).
+    let sessionReads = BatchedReads<Authenticator, SessionKey, Bool>(limit: 1_000) { authenticator, sessions in
+        try await authenticator.readSessions(sessions)
+    }
 
-    struct SessionChecks {
-        var waiting: [(identity: Identity, continuation: CheckedContinuation<Bool, any Error>)] = []
-        var reading = false
+    /// A session as a token names it: the session and the user it must belong to.
+    struct SessionKey: Hashable, Sendable {
+        var sessionID: UUID
+        var userID: Int64
     }
 
     public init(tokens: TokenService, users: any UserRepository, sessions: SessionCache) {

@@ -42,13 +42,10 @@ public final class PresenceTracker: Sendable {
     static let stormWindow = Duration.milliseconds(100)
     static let stormArrivals = 10
     static let stormGathering = Duration.milliseconds(20)
-    /// Streams waiting for their `presence_snapshot`, and whether a read for them runs (``request(snapshotFor:deliver:)``).
-    struct SnapshotRequests {
-        var waiting: [(userID: Int64, deliver: @Sendable (ByteBuffer?) -> Void)] = []
-        var reading = false
+    /// The `presence_snapshot` reads of new streams, batched (``request(snapshotFor:deliver:)``).
+    let snapshotReads = BatchedReads<PresenceTracker, Int64, ByteBuffer>(limit: 2_000) { tracker, users in
+        await tracker.readSnapshots(for: users)
     }
-
-    let snapshotRequests = Mutex(SnapshotRequests())
     /// Wakes the worker; the work itself waits in `State`, so a storm of connects coalesces into a few statements.
     private let work: AsyncStream<Void>
     private let workSignal: AsyncStream<Void>.Continuation
