@@ -120,6 +120,7 @@ import Testing
         let third = try await SSEClient.connect(server.baseURL, token: alice.token)
         defer { third.close() }
         try await aliceStream.waitForEnd()
+        try await RealtimeTests.waitFor { third.lastEventID != nil }
         after = try await Self.scrape(server, waitingFor: "one eviction") { $0.value(Names.streamsClosed, ["reason": "too_many_streams"]) == 1 }
         #expect(after.value(Names.streamsOpen) == 4)
         #expect(after.value(Names.streamsOpened, ["path": "immediate"]) == 2)

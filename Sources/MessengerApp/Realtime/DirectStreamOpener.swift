@@ -34,9 +34,10 @@ struct DirectStreamOpener: Sendable {
         guard let subscriber = self.realtime.subscribeLiveNow(identity: identity, channel: channel, socket: socket) else { return false }
         self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer)
         let elapsed = ContinuousClock.now - start
+        self.metrics.streamOpenedDirectly(duration: elapsed, immediately: true)
         self.realtime.requestPresenceSnapshot(for: identity.userID) { snapshot in
             // From the reading task, not the event loop: the request log line is a write to a file.
-            self.record(head, elapsed: elapsed, immediately: true)
+            self.log(head, elapsed: elapsed)
             subscriber.startDirect(first: snapshot)
         }
         return true
@@ -57,7 +58,9 @@ struct DirectStreamOpener: Sendable {
         else { return false }
         let subscriber = started.subscriber
         channel.eventLoop.execute { self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer) }
-        self.record(head, elapsed: ContinuousClock.now - start, immediately: false)
+        let elapsed = ContinuousClock.now - start
+        self.metrics.streamOpenedDirectly(duration: elapsed, immediately: false)
+        self.log(head, elapsed: elapsed)
         // Contacts' presence first, so a client never has to ask.
         let snapshot = await realtime.presenceSnapshot(for: identity.userID)
         if case .resume(_, let position) = started {
@@ -112,10 +115,9 @@ struct DirectStreamOpener: Sendable {
         try await channel.eventLoop.flatSubmit { socket.send(frame) }.get()
     }
 
-    /// Counts and logs the request as ``HTTPMetricsMiddleware`` and ``RequestLogMiddleware`` do for routed ones (time
-    /// to the response head; the token redacted).
-    private func record(_ head: StreamRequestHead, elapsed: Duration, immediately: Bool) {
-        self.metrics.streamOpenedDirectly(duration: elapsed, immediately: immediately)
+    /// Logs the request as ``RequestLogMiddleware`` does routed ones (time to the response head; the token
+    /// redacted). It is counted as ``HTTPMetricsMiddleware`` counts them by ``AppMetrics/streamOpenedDirectly``.
+    private func log(_ head: StreamRequestHead, elapsed: Duration) {
         RequestLogMiddleware<AppRequestContext>.log(
             method: "GET", uri: head.target, status: 200, elapsed: elapsed, level: .info, to: self.logger)
     }
