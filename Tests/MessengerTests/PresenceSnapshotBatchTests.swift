@@ -15,27 +15,14 @@ struct PresenceSnapshotBatchTests {
     /// The real repository, counting the snapshot reads and holding the first at a gate until the test opens it.
     final class GatedRepository: PresenceRepository {
         let inner: PostgresPresenceRepository
-        let reads = Mutex<[[Int64]]>([])
-        let readStarted: AsyncStream<Int>
-        private let readStartedContinuation: AsyncStream<Int>.Continuation
-        private let gate: AsyncStream<Void>
-        let gateContinuation: AsyncStream<Void>.Continuation
+        let snapshotReads = FirstReadGate<[Int64]>()
 
         init(_ inner: PostgresPresenceRepository) {
             self.inner = inner
-            (self.readStarted, self.readStartedContinuation) = AsyncStream.makeStream()
-            (self.gate, self.gateContinuation) = AsyncStream.makeStream()
         }
 
         func contactsPresence(of viewers: [Int64], deadAfter: Duration) async throws -> [Int64: [Int64: PresenceState]] {
-            let number = self.reads.withLock { reads in
-                reads.append(viewers)
-                return reads.count
-            }
-            self.readStartedContinuation.yield(number)
-            if number == 1 {
-                for await _ in self.gate { break }
-            }
+            await self.snapshotReads.enter(viewers)
             return try await self.inner.contactsPresence(of: viewers, deadAfter: deadAfter)
         }
 
@@ -114,7 +101,7 @@ struct PresenceSnapshotBatchTests {
         }
 
         ask(hub.userID)
-        var started = repository.readStarted.makeAsyncIterator()
+        var started = repository.snapshotReads.readStarted.makeAsyncIterator()
         #expect(await started.next() == 1)
         // The first read is running (held): everything asked now must wait for the next one, the hub's second
         // request too (the running read may have begun before whatever this request wants to be newer than).
@@ -122,11 +109,13 @@ struct PresenceSnapshotBatchTests {
         ask(members[0].userID)
         ask(hub.userID)
         ask(loner.userID)
-        repository.gateContinuation.yield()
+        // Every request is queued before the gate opens: it waits for the second read.
+        try await RealtimeTests.waitFor { tracker.snapshotReads.waiting == members.count + 3 }
+        repository.snapshotReads.open()
         var arrivals = deliveries.arrivals.makeAsyncIterator()
         for _ in 0..<(members.count + 4) { await arrivals.next() }
 
-        let reads = repository.reads.withLock { $0 }
+        let reads = repository.snapshotReads.reads.withLock { $0 }
         let ids = { (sessions: [APIClient.Session]) in sessions.map { Int64($0.userID)! } }
         #expect(reads.count == 2, "reads: \(reads)")
         #expect(reads.first == ids([hub]))

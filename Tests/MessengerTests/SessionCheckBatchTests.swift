@@ -13,27 +13,14 @@ struct SessionCheckBatchTests {
     /// The real repository, recording each batched read and holding the first at a gate until the test opens it.
     final class GatedUsers: UserRepository {
         let inner: PostgresUserRepository
-        let reads = Mutex<[[UUID]]>([])
-        let readStarted: AsyncStream<Int>
-        private let readStartedContinuation: AsyncStream<Int>.Continuation
-        private let gate: AsyncStream<Void>
-        let gateContinuation: AsyncStream<Void>.Continuation
+        let sessionReads = FirstReadGate<[UUID]>()
 
         init(_ inner: PostgresUserRepository) {
             self.inner = inner
-            (self.readStarted, self.readStartedContinuation) = AsyncStream.makeStream()
-            (self.gate, self.gateContinuation) = AsyncStream.makeStream()
         }
 
         func validSessions(of sessions: [(sessionID: UUID, userID: Int64)]) async throws -> [UUID: Int64] {
-            let number = self.reads.withLock { reads in
-                reads.append(sessions.map(\.sessionID))
-                return reads.count
-            }
-            self.readStartedContinuation.yield(number)
-            if number == 1 {
-                for await _ in self.gate { break }
-            }
+            await self.sessionReads.enter(sessions.map(\.sessionID))
             return try await self.inner.validSessions(of: sessions)
         }
 
@@ -84,7 +71,7 @@ struct SessionCheckBatchTests {
             sessions: SessionCache(ttl: .seconds(3600)))
         let firstIdentity = identities[0]
         let first = Task { try await authenticator.checkSession(firstIdentity) }
-        var started = users.readStarted.makeAsyncIterator()
+        var started = users.sessionReads.readStarted.makeAsyncIterator()
         #expect(await started.next() == 1)
         // The first read is running (held): everything asked now waits for the next one, the first session again too.
         let asked = Array(identities[0..<11]) + [impostor, identities[1], identities[0]]
@@ -94,12 +81,12 @@ struct SessionCheckBatchTests {
             }
             // Every check is queued before the gate opens: it waits for the second read.
             try await RealtimeTests.waitFor { authenticator.sessionReads.waiting == asked.count }
-            users.gateContinuation.yield()
+            users.sessionReads.open()
             return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
         }
         #expect(try await first.value)
 
-        let reads = users.reads.withLock { $0 }
+        let reads = users.sessionReads.reads.withLock { $0 }
         #expect(reads.count == 2, "reads: \(reads)")
         // One statement for everybody who waited; a session asked twice is asked once, the impostor's pair apart.
         #expect(reads.last?.count == 12)
