@@ -4,7 +4,6 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// HTTP/1.1 with the WebSocket upgrade, plus the parser's bare 400 for a first request that breaks HTTP itself, and
 /// SSE streams opened without the HTTP stack.
@@ -25,19 +24,6 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let channel: any Channel
         let route: EventLoopFuture<Route>
-        /// The route as soon as it is decided, for the connection's task to read without a trip to the event loop
-        /// (awaiting even a completed future from a task costs two thread wake-ups; most streams are open before
-        /// their connection's task first runs).
-        let decided: DecidedRoute
-    }
-
-    /// A route, once decided (set on the event loop, read from the connection's task).
-    final class DecidedRoute: Sendable {
-        private let route = Mutex<Route?>(nil)
-
-        var value: Route? { self.route.withLock { $0 } }
-
-        func set(_ route: Route) { self.route.withLock { $0 = route } }
     }
 
     enum Route: Sendable {
@@ -67,7 +53,7 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveAllocator)
             guard self.streams != nil else {
                 let http = self.setUpHTTP(channel: channel, logger: logger).map { Route.http($0) }
-                return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: http, decided: DecidedRoute()))
+                return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: http))
             }
             let sniffer = FirstRequestSniffer(eventLoop: channel.eventLoop)
             try channel.pipeline.syncOperations.addHandler(sniffer)
@@ -87,9 +73,7 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
                     return self.handOverToHTTP(channel: channel, sniffer: sniffer, logger: logger).map { .http($0) }
                 }
             }
-            let decided = DecidedRoute()
-            route.whenSuccess { decided.set($0) }
-            return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: route, decided: decided))
+            return channel.eventLoop.makeSucceededFuture(Value(channel: channel, route: route))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
@@ -97,12 +81,7 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async {
         let channel = value.channel
-        let route: Route
-        if let decided = value.decided.value {
-            route = decided
-        } else if let awaited = try? await value.route.get() {
-            route = awaited
-        } else {
+        guard let route = try? await value.route.get() else {
             channel.close(promise: nil)
             return
         }
