@@ -1,4 +1,8 @@
 import Foundation
+import MessengerApp
+import PostgresLibPQ
+import PostgresTestSupport
+import Synchronization
 import Testing
 
 /// The listing's order by activity across 1:1 conversations, small groups and large ones, through sends, joins and
@@ -163,5 +167,89 @@ struct ConversationActivityTests {
         let single = try await api.send(.GET, "/api/conversations/\(top)", token: busy.token).object
         let listed = try await api.send(.GET, "/api/conversations?first=1", token: busy.token).array.first
         #expect(single["cursor"] as? String == listed?["cursor"] as? String)
+    }
+
+    /// How a user's row gets an activity copy while a send is under way (schema/0010's trigger).
+    enum CopyTaken: String, CaseIterable, CustomTestStringConvertible {
+        /// A user who keeps copies joins the conversation: the new row takes one.
+        case join
+        /// A user reaches `many_conversations()`: all their rows, the conversation's among them, take one.
+        case threshold
+
+        var testDescription: String { self.rawValue }
+    }
+
+    /// Whether a task has finished, for polling alongside it.
+    final class Finished: Sendable {
+        private let value = Atomic<Bool>(false)
+        func set() { self.value.store(true, ordering: .releasing) }
+        var isSet: Bool { self.value.load(ordering: .acquiring) }
+    }
+
+    @Test(
+        "a send racing a transaction that takes activity copies leaves every copy equal to its conversation's activity",
+        arguments: CopyTaken.allCases)
+    func sendRacingCopies(_ race: CopyTaken) async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let busy = try await api.devLogin(uniqueName("busy"))
+        let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
+        // The conversation the send goes to, older than all of the busy user's others: a copy left at its old
+        // activity lists it last instead of first.
+        let target = try await api.createGroup(
+            alice, title: "Target", usernames: race == .threshold ? [bob.username, busy.username] : [bob.username])
+        // The busy user's other conversations: past the threshold (copies already) for a join; one short of it, with
+        // the joined row making the count, for the threshold.
+        let others = race == .join ? Self.manyConversations : Self.manyConversations - 2
+        for _ in 0..<others {
+            let other = try await api.devLogin(uniqueName("o"))
+            _ = try await api.startConversation(busy, with: other.username)
+        }
+        let joined = race == .join ? target : try await api.createGroup(alice, title: "Joined", usernames: [bob.username])
+
+        let writer = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
+        let observer = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
+        defer {
+            Task {
+                await writer.shutdown()
+                await observer.shutdown()
+            }
+        }
+        // The join's transaction takes the copies, then stays open while the send runs: the send must either wait for
+        // it or (not seeing its rows) repair them afterwards. It commits once the send has finished or is waiting for
+        // a lock.
+        let sent = Finished()
+        let send = try await writer.withTransaction { transaction in
+            try await transaction.query(
+                "INSERT INTO participants (user_id, conversation_id) VALUES (\(ID.parse(busy.userID)!), \(ID.parse(joined)!))")
+            let send = Task {
+                defer { sent.set() }
+                _ = try await api.sendMessage(alice, target, "while copies are taken")
+            }
+            while !sent.isSet {
+                let waiting = try await observer.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                ).first!.decode(Int64.self, at: 0)
+                if waiting > 0 { break }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            return send
+        }
+        try await send.value
+
+        let stale = try await observer.query(
+            """
+            SELECT count(*) FROM participants p JOIN conversations c ON c.id = p.conversation_id
+            WHERE p.activity_at IS NOT NULL AND p.activity_at <> c.last_activity_at
+            """
+        ).first!.decode(Int64.self, at: 0)
+        #expect(stale == 0, "activity copies left behind their conversation's activity")
+        let copies = try await observer.query(
+            "SELECT count(*) FROM participants WHERE user_id = \(ID.parse(busy.userID)!) AND activity_at IS NOT NULL"
+        ).first!.decode(Int64.self, at: 0)
+        #expect(copies == Int64(Self.manyConversations + 1 - (race == .threshold ? 1 : 0)))
+        // Through the API: the conversation just written to is the busy user's newest.
+        #expect(try await self.walk(api, busy, pageSize: 25).first == target)
     }
 }

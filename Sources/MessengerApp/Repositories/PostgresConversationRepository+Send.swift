@@ -9,6 +9,10 @@ extension PostgresConversationRepository {
     ///   the value `conv` wrote so the copy always equals the conversation's. One UPDATE for both: a statement may
     ///   not update the same row twice;
     /// - `push`, only with push notifications on (``pushStep``).
+    ///
+    /// The last column says whether `members` may have missed activity copies: the conversation row `conv` updated
+    /// carries a newer `copy_generation` than the statement's snapshot shows, so copies were taken by a transaction
+    /// this statement could not see (schema/0011); ``bringCopiesForward(conversationID:)`` then repairs them.
     func sendStatement(userID: Int64, conversationID: Int64, content: String, clientID: String?) -> PostgresQuery {
         """
         WITH ins AS (
@@ -20,7 +24,7 @@ extension PostgresConversationRepository {
         ), conv AS (
             UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
             FROM ins WHERE c.id = \(conversationID) AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
-            RETURNING c.last_activity_at
+            RETURNING c.last_activity_at, c.copy_generation
         ), members AS (
             UPDATE participants p
             SET activity_at = CASE WHEN p.activity_at IS NULL THEN NULL ELSE coalesce(conv.last_activity_at, p.activity_at) END,
@@ -33,8 +37,23 @@ extension PostgresConversationRepository {
               AND ((p.user_id = \(userID) AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id))
                    OR (p.activity_at IS NOT NULL AND conv.last_activity_at IS NOT NULL AND p.activity_at <> conv.last_activity_at))
         )\(unsafeRaw: self.pushStep)
-        SELECT ins.id, ins.created_at, u.username, u.avatar_url FROM ins, users u WHERE u.id = \(userID)
+        SELECT ins.id, ins.created_at, u.username, u.avatar_url,
+               coalesce((SELECT copy_generation FROM conv) <> (SELECT copy_generation FROM conversations WHERE id = \(conversationID)), false)
+        FROM ins, users u WHERE u.id = \(userID)
         """
+    }
+
+    /// Moves a conversation's activity copies up to its activity, after a send that could not see some of them (see
+    /// ``sendStatement(userID:conversationID:content:clientID:)``). A statement of its own, so its snapshot shows the
+    /// copies that transaction committed; only forward, since a later send may have moved them further already.
+    func bringCopiesForward(conversationID: Int64) async throws {
+        try await self.pool.query(
+            """
+            UPDATE participants p SET activity_at = c.last_activity_at
+            FROM conversations c
+            WHERE c.id = \(conversationID) AND p.conversation_id = \(conversationID) AND p.activity_at < c.last_activity_at
+            """
+        )
     }
 
     /// The send statement's push step, or nothing with push notifications off: a push for every other participant

@@ -299,7 +299,11 @@ public struct PostgresConversationRepository: ConversationRepository {
             self.sendStatement(userID: userID, conversationID: conversationID, content: content, clientID: clientID)
         )
         if let row = rows.first {
-            let (id, createdAt, username, avatar) = try row.decode((Int64, Date, String, String?).self)
+            let (id, createdAt, username, avatar, missedCopies) = try row.decode((Int64, Date, String, String?, Bool).self)
+            // Rare (a user gained activity copies while this send ran): repaired before the sender hears back, so
+            // any listing after the answer has the order right. The message is committed either way: a failed repair
+            // (the database just went away) must not turn it into an error that the client would retry.
+            if missedCopies { try? await self.bringCopiesForward(conversationID: conversationID) }
             let message = Message(
                 id: id,
                 content: content,
