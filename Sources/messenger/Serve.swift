@@ -57,6 +57,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most concurrent streams per user; the oldest closes beyond it.")
     var maxStreamsPerUser: Int = 10
 
+    @Option(help: "Largest inbound WebSocket frame or message in bytes; a bigger one closes the socket with 1009.")
+    var maxWebsocketFrameBytes: Int = 16 * 1024
+
+    @Option(help: "Inbound WebSocket frames allowed per second per socket (bursts of twice as many); more closes it with 1008.")
+    var websocketFramesPerSecond: Int = 20
+
     @Option(help: "Hours a Last-Event-ID stays resumable; older ones get an `event: reset`.")
     var resumeWindowHours: Int = 24
 
@@ -164,6 +170,8 @@ struct Serve: AsyncParsableCommand {
         configuration.editWindow = .milliseconds(Int64(max(0, self.editWindowHours) * 3_600_000))
         configuration.heartbeatInterval = .seconds(self.heartbeatSeconds)
         configuration.maxStreamsPerUser = self.maxStreamsPerUser
+        configuration.maxWebSocketFrame = max(1, self.maxWebsocketFrameBytes)
+        configuration.webSocketFramesPerSecond = max(1, self.websocketFramesPerSecond)
         configuration.resumeWindow = .seconds(self.resumeWindowHours * 3600)
         configuration.databasePoolSize = self.poolSize
         configuration.presenceEnabled = self.presence == .on

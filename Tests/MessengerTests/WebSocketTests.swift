@@ -307,6 +307,35 @@ struct WebSocketTests {
         }
     }
 
+    @Test("the frame size and rate limits come from the executable's command line")
+    func limitsFromCommandLine() async throws {
+        let database = try await TestCluster.shared.freshDatabase()
+        let server = try await ServerProcess.start(
+            database: database, extraArguments: ["--max-websocket-frame-bytes", "1024", "--websocket-frames-per-second", "2"])
+        defer { server.kill() }
+        let alice = try await APIClient(baseURL: server.baseURL).devLogin(uniqueName("a"))
+
+        // 2 KiB is well inside the default 16 KiB, and 8 frames at once inside the default burst of 40.
+        let big = try await WSClient.open(server.baseURL, token: alice.token)
+        try await big.send(String(repeating: "x", count: 2048))
+        try await big.waitForEnd()
+        #expect(big.closeCode == .messageTooLarge)
+
+        let flood = try await WSClient.open(server.baseURL, token: alice.token)
+        for _ in 0..<8 where !flood.ended { try? await flood.send("{}") }
+        try await flood.waitForEnd()
+        #expect(flood.closeCode == .policyViolation)
+        #expect(flood.closeReason == "too many frames")
+
+        // Within both limits the socket stays open and answers.
+        let calm = try await WSClient.open(server.baseURL, token: alice.token)
+        defer { calm.close() }
+        try await calm.send("{}")
+        let answer = try await calm.wait(timeout: .seconds(5)) { $0.contains { $0["type"] as? String == "error" } }
+        #expect(answer.last?["type"] as? String == "error")
+        #expect(!calm.ended)
+    }
+
     @Test("per-user limit across transports; the server pings every heartbeat; a client that never answers is closed (1001)")
     func heartbeats() async throws {
         let server = try await TestServer.start {
