@@ -1,4 +1,6 @@
 -- The send statement with the push step (--push-webhook): the recipient is offline, so each message writes or updates its pending push_outbox row.
+-- Kept as measured on 2026-11-25 (README, "Push notifications"): the send statement of that day. Today's adds the
+-- activity copies (schema/0010, 0011); the statement the server runs is in PostgresConversationRepository+Send.swift.
 \set cid :client_id + 1
 \set uid 2 * :client_id + 1
 WITH ins AS (

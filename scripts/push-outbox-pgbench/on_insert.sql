@@ -1,4 +1,6 @@
 -- As on.sql, but every message writes a new row (state 'sending' is outside the pending unique index): the no-coalescing case.
+-- Kept as measured on 2026-11-25 (README, "Push notifications"): the send statement of that day. Today's adds the
+-- activity copies (schema/0010, 0011); the statement the server runs is in PostgresConversationRepository+Send.swift.
 \set cid :client_id + 1
 \set uid 2 * :client_id + 1
 WITH ins AS (

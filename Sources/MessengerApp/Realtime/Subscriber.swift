@@ -17,8 +17,6 @@ public final class Subscriber: Sendable {
     public let userID: Int64
     public let sessionID: UUID
     public let expiresAt: Date
-    /// The queued frames (WebSocket); an empty, finished sequence for a direct (SSE) subscriber.
-    let frames: AsyncStream<ByteBuffer>
     private let output: Output
     private let channel: any Channel
     private let state: Mutex<State>
@@ -27,8 +25,8 @@ public final class Subscriber: Sendable {
 
     /// Where frames go.
     enum Output: Sendable {
-        /// A queue drained by the response's writer task.
-        case queue(AsyncStream<ByteBuffer>.Continuation)
+        /// A queue drained by the socket's writer task (``Subscriber/frames``).
+        case queue(AsyncStream<ByteBuffer>, AsyncStream<ByteBuffer>.Continuation)
         /// Written directly to the connection by whoever delivers (after ``Subscriber/startDirect()``).
         case socket(StreamSocketHandler, any EventLoop)
     }
@@ -71,19 +69,23 @@ public final class Subscriber: Sendable {
         self.metrics = metrics
         var state = State(cursor: cursor, held: replaying ? [] : nil)
         if let socket {
-            self.frames = Self.noFrames
             self.output = .socket(socket, channel.eventLoop)
             state.pending = opening.map { [$0] } ?? []
         } else {
             let (frames, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(bufferLimit))
-            self.frames = frames
-            self.output = .queue(continuation)
+            self.output = .queue(frames, continuation)
             if let opening { continuation.yield(opening) }
         }
         self.state = Mutex(state)
         // However the connection ends (the client left, a write failed, the server closed it), the stream ends
         // with it: the subscriber never outlives its socket, whatever state its response writer is in.
         channel.closeFuture.whenComplete { [weak self] _ in self?.close(reason: .disconnected) }
+    }
+
+    /// The queued frames (WebSocket); an empty, finished sequence for a direct (SSE) subscriber.
+    var frames: AsyncStream<ByteBuffer> {
+        if case .queue(let frames, _) = self.output { return frames }
+        return Self.noFrames
     }
 
     /// Stops counting this stream for presence; true the first time only (a stream can end by several paths).
@@ -142,7 +144,7 @@ public final class Subscriber: Sendable {
     /// Queues or keeps `frame` (under the lock); returns whether it overflowed, or the frame to write directly.
     private func output(_ frame: ByteBuffer, state: inout State) -> (Bool, ByteBuffer?) {
         switch self.output {
-        case .queue(let continuation):
+        case .queue(_, let continuation):
             return (!Self.enqueue(frame, continuation), nil)
         case .socket:
             if state.pending != nil {
@@ -281,7 +283,7 @@ public final class Subscriber: Sendable {
         // Before ``startDirect()`` the opener is still writing the response's start; it ends the response then.
         if started { self.endOwnedResponse(reason) }
         self.metrics.streamClosed(reason)
-        if case .queue(let continuation) = self.output {
+        if case .queue(_, let continuation) = self.output {
             if reason == .replaced { continuation.yield(SSEFrame.closed(reason: reason.rawValue)) }
             continuation.finish()
         }
