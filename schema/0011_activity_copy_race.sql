@@ -12,19 +12,21 @@
 -- Either way the conversation sat too low in that user's listing until its next message.
 --
 -- The fix makes the two meet on the conversation row, which both already write:
--- - the trigger takes its copies from the conversation rows it updates (`copy_generation + 1`), so it waits for a
---   send that moved the activity and has not committed, and then copies the moved value;
--- - a send whose conversation update lands on a newer `copy_generation` than its snapshot shows (it waited for, or
---   came after, a trigger it could not see) says so in its result, and the server then brings that conversation's
---   copies forward in a statement of its own (a new snapshot), before it answers. Only forward: a later send may
---   have moved them further already.
-ALTER TABLE conversations ADD COLUMN copy_generation integer NOT NULL DEFAULT 0;
+-- - the trigger takes its copies from the conversation rows it updates (setting `copies_taken_by` to its own
+--   transaction), so it waits for a send that moved the activity and has not committed, and copies the moved value;
+-- - a send whose update of the conversation row finds it marked by a transaction its snapshot does not see (it
+--   waited for that transaction, or the row changed after the snapshot) says so in its result, and the server then
+--   brings that conversation's copies forward in a statement of its own (a new snapshot), before it answers. Only
+--   forward: a later send may have moved them further already. The check is an expression on the row the send
+--   updates anyway: no extra read.
+-- The transaction that last took participant copies of this conversation's activity (NULL: never).
+ALTER TABLE conversations ADD COLUMN copies_taken_by xid8;
 
 CREATE OR REPLACE FUNCTION participants_copy_activity() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM participants WHERE user_id = NEW.user_id AND activity_at IS NOT NULL) THEN
         WITH c AS (
-            UPDATE conversations SET copy_generation = copy_generation + 1
+            UPDATE conversations SET copies_taken_by = pg_current_xact_id()
             WHERE id = NEW.conversation_id
             RETURNING id, last_activity_at
         )
@@ -37,7 +39,7 @@ BEGIN
         WHERE id IN (SELECT conversation_id FROM participants WHERE user_id = NEW.user_id)
         ORDER BY id FOR NO KEY UPDATE;
         WITH c AS (
-            UPDATE conversations SET copy_generation = copy_generation + 1
+            UPDATE conversations SET copies_taken_by = pg_current_xact_id()
             WHERE id IN (SELECT conversation_id FROM participants WHERE user_id = NEW.user_id)
             RETURNING id, last_activity_at
         )

@@ -10,11 +10,10 @@ extension PostgresConversationRepository {
     ///   not update the same row twice;
     /// - `push`, only with push notifications on (``pushStep``).
     ///
-    /// The last column says whether `members` may have missed activity copies: the conversation row `conv` updated
-    /// carries a newer `copy_generation` than the statement's snapshot shows, so copies were taken by a transaction
-    /// this statement could not see (schema/0011); ``bringCopiesForward(conversationID:)`` then repairs them. Only a
-    /// conversation that ever had copies taken (generation above 0) pays for the second read of its row: with 32
-    /// concurrent senders the read measurably cost database CPU, since a row updated by every send is a long chain.
+    /// The last column says whether `members` may have missed activity copies: the conversation row `conv` updated was
+    /// marked by a transaction that took copies and that this statement's snapshot does not see (schema/0011), so
+    /// ``bringCopiesForward(conversationID:)`` must repair them. An expression on the row `conv` writes anyway, so the
+    /// check costs no read (a second read of the conversation row measurably cost database CPU with 32 senders).
     func sendStatement(userID: Int64, conversationID: Int64, content: String, clientID: String?) -> PostgresQuery {
         """
         WITH ins AS (
@@ -26,7 +25,8 @@ extension PostgresConversationRepository {
         ), conv AS (
             UPDATE conversations c SET last_message_id = ins.id, last_activity_at = greatest(c.last_activity_at, ins.created_at)
             FROM ins WHERE c.id = \(conversationID) AND (c.last_message_id IS NULL OR c.last_message_id < ins.id)
-            RETURNING c.last_activity_at, c.copy_generation
+            RETURNING c.last_activity_at,
+                      c.copies_taken_by IS NOT NULL AND NOT pg_visible_in_snapshot(c.copies_taken_by, pg_current_snapshot()) AS missed_copies
         ), members AS (
             UPDATE participants p
             SET activity_at = CASE WHEN p.activity_at IS NULL THEN NULL ELSE coalesce(conv.last_activity_at, p.activity_at) END,
@@ -39,10 +39,7 @@ extension PostgresConversationRepository {
               AND ((p.user_id = \(userID) AND (p.last_read_message_id IS NULL OR p.last_read_message_id < ins.id))
                    OR (p.activity_at IS NOT NULL AND conv.last_activity_at IS NOT NULL AND p.activity_at <> conv.last_activity_at))
         )\(unsafeRaw: self.pushStep)
-        SELECT ins.id, ins.created_at, u.username, u.avatar_url,
-               coalesce((SELECT CASE WHEN conv.copy_generation = 0 THEN false
-                                     ELSE conv.copy_generation <> (SELECT copy_generation FROM conversations WHERE id = \(conversationID))
-                                END FROM conv), false)
+        SELECT ins.id, ins.created_at, u.username, u.avatar_url, coalesce((SELECT missed_copies FROM conv), false)
         FROM ins, users u WHERE u.id = \(userID)
         """
     }
