@@ -282,21 +282,14 @@ struct WebSocketTests {
         let chat = try await Chat.start(on: server.baseURL)
         let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
 
-        let big = try await WSClient.open(server.baseURL, token: alice.token)
-        try await big.send(String(repeating: "x", count: 17 * 1024))
-        try await big.waitForEnd()
-        #expect(big.closeCode == .messageTooLarge)
+        try await Self.expectFrameTooLarge(server.baseURL, token: alice.token, bytes: 17 * 1024)
 
         let binary = try await WSClient.open(server.baseURL, token: alice.token)
         try await binary.sendBinary([1, 2, 3])
         try await binary.waitForEnd()
         #expect(binary.closeCode == .unacceptableData)
 
-        let flood = try await WSClient.open(server.baseURL, token: alice.token)
-        for _ in 0..<40 where !flood.ended { try? await flood.send("{}") }
-        try await flood.waitForEnd()
-        #expect(flood.closeCode == .policyViolation)
-        #expect(flood.closeReason == "too many frames")
+        try await Self.expectTooManyFrames(server.baseURL, token: alice.token, sending: 40)
 
         // The slow consumer: a raw upgraded socket that never reads; a healthy socket of the same user gets all.
         let stuck = try await StuckReader.connect(port: server.port, path: "/api/ws?token=\(bob.token)", headers: StuckReader.webSocketHeaders)
@@ -305,6 +298,23 @@ struct WebSocketTests {
         try await chat.expectSlowConsumerCutOff(stuck: stuck) { lastID in
             try await healthy.wait(timeout: .seconds(20)) { $0.contains { $0.data["id"] as? String == lastID } }
         }
+    }
+
+    /// A socket that sends one text frame of `bytes` is closed with 1009.
+    static func expectFrameTooLarge(_ baseURL: String, token: String, bytes: Int) async throws {
+        let big = try await WSClient.open(baseURL, token: token)
+        try await big.send(String(repeating: "x", count: bytes))
+        try await big.waitForEnd()
+        #expect(big.closeCode == .messageTooLarge)
+    }
+
+    /// A socket that sends up to `count` frames as fast as it can is closed with 1008 `too many frames`.
+    static func expectTooManyFrames(_ baseURL: String, token: String, sending count: Int) async throws {
+        let flood = try await WSClient.open(baseURL, token: token)
+        for _ in 0..<count where !flood.ended { try? await flood.send("{}") }
+        try await flood.waitForEnd()
+        #expect(flood.closeCode == .policyViolation)
+        #expect(flood.closeReason == "too many frames")
     }
 
     @Test("the frame size and rate limits come from the executable's command line")
@@ -316,16 +326,8 @@ struct WebSocketTests {
         let alice = try await APIClient(baseURL: server.baseURL).devLogin(uniqueName("a"))
 
         // 2 KiB is well inside the default 16 KiB, and 8 frames at once inside the default burst of 40.
-        let big = try await WSClient.open(server.baseURL, token: alice.token)
-        try await big.send(String(repeating: "x", count: 2048))
-        try await big.waitForEnd()
-        #expect(big.closeCode == .messageTooLarge)
-
-        let flood = try await WSClient.open(server.baseURL, token: alice.token)
-        for _ in 0..<8 where !flood.ended { try? await flood.send("{}") }
-        try await flood.waitForEnd()
-        #expect(flood.closeCode == .policyViolation)
-        #expect(flood.closeReason == "too many frames")
+        try await Self.expectFrameTooLarge(server.baseURL, token: alice.token, bytes: 2048)
+        try await Self.expectTooManyFrames(server.baseURL, token: alice.token, sending: 8)
 
         // Within both limits the socket stays open and answers.
         let calm = try await WSClient.open(server.baseURL, token: alice.token)
