@@ -6,24 +6,26 @@ import NIOConcurrencyHelpers
     import Glibc
 #endif
 
-/// One libpq connection. Every method blocks: call them from a thread-pool thread, never from an event loop.
+/// One libpq connection. The methods here block: call them from a thread-pool thread, never from an event loop.
+/// The pool runs its statements with the non-blocking variants instead (`PostgresConnection+NonBlocking.swift`).
 ///
 /// A connection is used by one thread at a time (the pool guarantees it); libpq is built thread-safe on Debian
-/// (`PQisthreadsafe() == 1`), which is what allows moving a connection between pool threads.
+/// (`PQisthreadsafe() == 1`), which is what allows moving a connection between threads and tasks.
 public final class PostgresConnection: @unchecked Sendable {
     private var conn: OpaquePointer?
     /// Server-side prepared statements by SQL text. Preparing once and executing by name saves the server the parse
     /// and plan work on every hot query.
-    private var preparedStatements: [String: String] = [:]
+    var preparedStatements: [String: String] = [:]
     /// Numbers statement names for the connection's whole life. After 26000/0A000 the map above is cleared but
     /// the server may still hold the old names: reusing `s0` would then fail every new statement with 42P05.
-    private var nextStatementNumber = 0
-    /// Serialises every use of `conn`: libpq allows one thread at a time on a PGconn, and a caller that shares a
-    /// connection between two tasks by mistake must get queued statements, not a corrupted protocol stream.
+    var nextStatementNumber = 0
+    /// Queues blocking callers that share the connection between threads (they wait here, then pass the gate).
     private let lock = NIOLock()
+    /// One statement at a time on `conn`, blocking or not (see ``StatementGate``).
+    let gate = StatementGate()
     private let logger: Logger
     /// Set when the server or network has failed; the pool discards such connections.
-    public private(set) var isBroken = false
+    public internal(set) var isBroken = false
     /// Increments per connection; used in logs.
     public let id: Int
 
@@ -77,6 +79,8 @@ public final class PostgresConnection: @unchecked Sendable {
         if let bindError = query.bindError { throw bindError }
         self.lock.lock()
         defer { self.lock.unlock() }
+        try self.enterGateBlocking()
+        defer { self.gate.leave() }
         let conn = try self.liveConnection()
         let name: String
         if let existing = self.preparedStatements[query.sql] {
@@ -102,6 +106,8 @@ public final class PostgresConnection: @unchecked Sendable {
     public func unsafeExecute(_ sql: String) throws(PostgresError) -> PostgresRows {
         self.lock.lock()
         defer { self.lock.unlock() }
+        try self.enterGateBlocking()
+        defer { self.gate.leave() }
         let conn = try self.liveConnection()
         let result = PQexec(conn, sql)
         try self.check(result, sql: sql)
@@ -132,6 +138,14 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     // MARK: - Internals shared with the listener
+
+    /// A blocking call cannot wait for a statement sent with the non-blocking API on this connection (it would have
+    /// to block until that task resumes): mixing the two on one connection at once is refused.
+    private func enterGateBlocking() throws(PostgresError) {
+        guard self.gate.tryEnter() else {
+            throw PostgresError(kind: .connection, serverMessage: "connection is busy with a non-blocking statement")
+        }
+    }
 
     var rawConnection: OpaquePointer? { self.conn }
 

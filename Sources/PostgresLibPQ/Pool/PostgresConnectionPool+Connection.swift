@@ -1,13 +1,13 @@
 extension PostgresConnectionPool {
-    /// Runs one statement on a connection lent by ``withConnection(_:)``, off the event loops.
+    /// Runs one statement on a connection lent by ``withConnection(_:)``.
     @discardableResult
     public func query(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> PostgresRows {
-        try await self.runBlocking { try connection.query(query) }
+        try await connection.query(query, poller: self.poller)
     }
 
-    /// Runs code-written SQL (several statements, no binds) on a lent connection, off the event loops.
+    /// Runs code-written SQL (several statements, no binds) on a lent connection.
     @discardableResult
     public func unsafeExecute(_ sql: String, on connection: PostgresConnection) async throws -> PostgresRows {
-        try await self.runBlocking { try connection.unsafeExecute(sql) }
+        try await connection.unsafeExecute(sql, poller: self.poller)
     }
 }

@@ -4,12 +4,12 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// A bounded pool of libpq connections whose blocking calls run on a dedicated thread pool.
+/// A bounded pool of libpq connections.
 ///
-/// Why a thread pool and not libpq's non-blocking API: every statement we run is one round trip of well under a
-/// millisecond, so the hop to a pool thread (a few microseconds) is small next to the round trip, and the code
-/// stays straightforward. The event loops never call into libpq. `messenger-bench` and the `PoolOverhead` test
-/// measure the cost against raw libpq.
+/// Statements run through libpq's non-blocking API: the caller's task sends, one poller thread
+/// (``PostgresSocketPoller``) waits in `epoll` for every connection's answer, and the task reads it. Opening and
+/// closing connections (which block in libpq) run on a small thread pool. The event loops and the cooperative pool
+/// never block in libpq. `messenger pool-overhead` measures the cost per statement against raw blocking libpq.
 ///
 /// Connections are opened on demand up to ``maximumConnections``; a request that finds none free waits up to
 /// ``acquireTimeout`` and then fails with ``PostgresError/Kind/poolTimeout``. Broken connections are dropped, and
@@ -19,7 +19,10 @@ public final class PostgresConnectionPool: Service, Sendable {
     public let configuration: PostgresConfiguration
     public let maximumConnections: Int
     public let acquireTimeout: Duration
+    /// Opens and closes connections (libpq's connect and `PQfinish` block), and runs ``runBlocking(_:)``.
     let threadPool: NIOThreadPool
+    /// Reports when a connection's answer has arrived (see the type's comment).
+    let poller: PostgresSocketPoller
     let logger: Logger
     /// How long callers waited for a connection (zero when one was idle).
     let acquireTimer: CoreMetrics.Timer
@@ -40,7 +43,7 @@ public final class PostgresConnectionPool: Service, Sendable {
     }
 
     /// - Parameters:
-    ///   - maximumConnections: the most connections open at once; also the number of threads.
+    ///   - maximumConnections: the most connections open at once.
     ///   - acquireTimeout: how long a caller waits for a free connection.
     ///   - metricsFactory: where the acquire-time histogram (`messenger_db_pool_acquire_seconds`) goes.
     public init(
@@ -56,8 +59,10 @@ public final class PostgresConnectionPool: Service, Sendable {
         self.logger = logger
         self.acquireTimer = CoreMetrics.Timer(label: "messenger_db_pool_acquire_seconds", factory: metricsFactory)
         precondition(PostgresConnection.isLibraryThreadSafe, "libpq must be built thread-safe (PQisthreadsafe() == 1)")
-        self.threadPool = NIOThreadPool(numberOfThreads: self.maximumConnections)
+        // Connecting blocks for a round trip or three; a few threads let a burst of first requests connect at once.
+        self.threadPool = NIOThreadPool(numberOfThreads: min(self.maximumConnections, 4))
         self.threadPool.start()
+        self.poller = PostgresSocketPoller()
         self.state = Mutex(State())
     }
 
@@ -84,6 +89,7 @@ public final class PostgresConnectionPool: Service, Sendable {
         // PQfinish talks to the server (a Terminate message): a pool thread's job, not the cooperative pool's.
         _ = try? await self.threadPool.runIfActive { for connection in idle { connection.close() } }
         try? await self.threadPool.shutdownGracefully()
+        await self.poller.stop()
     }
 
     /// What callers waiting for (or asking for) a connection get once the pool is shut down.
@@ -115,21 +121,21 @@ public final class PostgresConnectionPool: Service, Sendable {
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         let connection = try await self.acquire()
         defer { self.release(connection) }
-        return try await self.threadPool.runIfActive { try connection.query(query) }
+        return try await connection.query(query, poller: self.poller)
     }
 
     /// Runs `body` inside `BEGIN … COMMIT`; rolls back when it throws.
     public func withTransaction<T>(_ body: (PostgresTransaction) async throws -> T) async throws -> T {
         try await self.withConnection { connection in
             let transaction = PostgresTransaction(connection: connection, pool: self)
-            try await self.threadPool.runIfActive { try connection.unsafeExecute("BEGIN") }
+            try await connection.unsafeExecute("BEGIN", poller: self.poller)
             do {
                 let value = try await body(transaction)
-                try await self.threadPool.runIfActive { try connection.unsafeExecute("COMMIT") }
+                try await connection.unsafeExecute("COMMIT", poller: self.poller)
                 return value
             } catch {
                 if !connection.isBroken {
-                    _ = try? await self.threadPool.runIfActive { try connection.unsafeExecute("ROLLBACK") }
+                    _ = try? await connection.unsafeExecute("ROLLBACK", poller: self.poller)
                 }
                 throw error
             }
@@ -195,7 +201,9 @@ public final class PostgresConnectionPool: Service, Sendable {
             let configuration = self.configuration
             let logger = self.logger
             return try await self.threadPool.runIfActive {
-                try PostgresConnection(configuration: configuration, id: id, logger: logger)
+                let connection = try PostgresConnection(configuration: configuration, id: id, logger: logger)
+                try connection.enableNonBlockingSends()
+                return connection
             }
         } catch {
             self.freeSlot()

@@ -11,15 +11,13 @@ public struct PostgresTransaction {
     /// Runs one statement inside the transaction.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        let connection = self.connection
-        return try await self.pool.runBlocking { try connection.query(query) }
+        try await self.connection.query(query, poller: self.pool.poller)
     }
 
     /// Runs SQL text (several statements allowed, no binds) inside the transaction. Code-written SQL only.
     @discardableResult
     public func unsafeExecute(_ sql: String) async throws -> PostgresRows {
-        let connection = self.connection
-        return try await self.pool.runBlocking { try connection.unsafeExecute(sql) }
+        try await self.connection.unsafeExecute(sql, poller: self.pool.poller)
     }
 }
 
