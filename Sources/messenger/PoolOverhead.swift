@@ -3,9 +3,9 @@ import Foundation
 import Logging
 import PostgresLibPQ
 
-/// `messenger pool-overhead`: what the thread-pool design costs per query, measured against raw libpq on the same
-/// database: `SELECT 1` round trips per second on one connection called directly, then through the pool, then
-/// through the pool from many tasks at once.
+/// `messenger pool-overhead`: what the pool (non-blocking libpq and its poller thread) costs per query, measured
+/// against raw blocking libpq on the same database: `SELECT 1` round trips per second on one connection called
+/// directly, then through the pool, then through the pool from many tasks at once.
 struct PoolOverhead: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool-overhead",
