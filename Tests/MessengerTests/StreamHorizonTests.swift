@@ -45,7 +45,12 @@ struct StreamHorizonTests {
                     let sent = try await api.sendMessage(alice, conversation, "live \(n)")
                     latencies.append(try await stream.arrival(ofMessage: sent["id"] as! String, timeout: .seconds(5)) - start)
                 }
-                #expect(latencies.max()! < .seconds(1), "live delivery with foreign transactions open: \(latencies)")
+                // Held back by them, delivery would wait for the safety look, a minute away (arrival's 5 s timeout
+                // fails first). The bounds leave room for the whole suite running at once on two busy cores, where
+                // single sends took 0.2–1.0 s (2026-11-26), like the two-instance test's.
+                latencies.sort()
+                #expect(latencies[latencies.count / 2] < .seconds(2), "live delivery with foreign transactions open: \(latencies)")
+                #expect(latencies.last! < .seconds(5), "live delivery with foreign transactions open: \(latencies)")
 
                 // Resume while they are still open.
                 let resumeFrom = try #require(stream.lastEventID)
