@@ -19,18 +19,12 @@ extension PostgresConnection {
         await self.gate.enter()
         defer { self.gate.leave() }
         let conn = try self.liveConnection()
-        let name: String
-        if let existing = self.preparedStatements[query.sql] {
-            name = existing
-        } else {
-            name = "s\(self.nextStatementNumber)"
-            self.nextStatementNumber += 1
+        let (name, isPrepared) = self.statementName(for: query.sql)
+        if !isPrepared {
             let prepared = try await self.exchange(conn, poller: poller) {
                 PQsendPrepare(conn, name, query.sql, Int32(query.binds.count), nil)
             }
-            try self.check(prepared, sql: query.sql)
-            PQclear(prepared)
-            self.preparedStatements[query.sql] = name
+            try self.recordPreparation(prepared, name: name, sql: query.sql)
         }
         let result = try await self.exchange(conn, poller: poller) {
             withCStringArrays(query.binds, nil) { values, _ in

@@ -15,10 +15,10 @@ public final class PostgresConnection: @unchecked Sendable {
     private var conn: OpaquePointer?
     /// Server-side prepared statements by SQL text. Preparing once and executing by name saves the server the parse
     /// and plan work on every hot query.
-    var preparedStatements: [String: String] = [:]
+    private var preparedStatements: [String: String] = [:]
     /// Numbers statement names for the connection's whole life. After 26000/0A000 the map above is cleared but
     /// the server may still hold the old names: reusing `s0` would then fail every new statement with 42P05.
-    var nextStatementNumber = 0
+    private var nextStatementNumber = 0
     /// Queues blocking callers that share the connection between threads (they wait here, then pass the gate).
     private let lock = NIOLock()
     /// One statement at a time on `conn`, blocking or not (see ``StatementGate``).
@@ -82,16 +82,10 @@ public final class PostgresConnection: @unchecked Sendable {
         try self.enterGateBlocking()
         defer { self.gate.leave() }
         let conn = try self.liveConnection()
-        let name: String
-        if let existing = self.preparedStatements[query.sql] {
-            name = existing
-        } else {
-            name = "s\(self.nextStatementNumber)"
-            self.nextStatementNumber += 1
+        let (name, isPrepared) = self.statementName(for: query.sql)
+        if !isPrepared {
             let prepared = PQprepare(conn, name, query.sql, Int32(query.binds.count), nil)
-            try self.check(prepared, sql: query.sql)
-            PQclear(prepared)
-            self.preparedStatements[query.sql] = name
+            try self.recordPreparation(prepared, name: name, sql: query.sql)
         }
         let result = withCStringArrays(query.binds, nil) { values, _ in
             PQexecPrepared(conn, name, Int32(query.binds.count), values, nil, nil, 0)
@@ -148,6 +142,21 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     var rawConnection: OpaquePointer? { self.conn }
+
+    /// The name `sql` is prepared under, or a new one (never reused, see `nextStatementNumber`) with `isPrepared`
+    /// false when it must be prepared first.
+    func statementName(for sql: String) -> (name: String, isPrepared: Bool) {
+        if let existing = self.preparedStatements[sql] { return (existing, true) }
+        defer { self.nextStatementNumber += 1 }
+        return ("s\(self.nextStatementNumber)", false)
+    }
+
+    /// Checks a preparation's result and, when it succeeded, remembers the statement's name for its SQL.
+    func recordPreparation(_ prepared: OpaquePointer?, name: String, sql: String) throws(PostgresError) {
+        try self.check(prepared, sql: sql)
+        PQclear(prepared)
+        self.preparedStatements[sql] = name
+    }
 
     func liveConnection() throws(PostgresError) -> OpaquePointer {
         guard let conn, !self.isBroken else {
