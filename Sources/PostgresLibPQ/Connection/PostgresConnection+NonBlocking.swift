@@ -80,7 +80,7 @@ extension PostgresConnection {
             }
             guard let result = PQgetResult(conn) else { break }
             let status = PQresultStatus(result)
-            if let previous = kept, Self.isFailure(PQresultStatus(previous)) {
+            if let previous = kept, !Self.isSuccess(PQresultStatus(previous)) {
                 PQclear(result)
             } else {
                 PQclear(kept)
@@ -97,13 +97,6 @@ extension PostgresConnection {
             // The statement's answer will never be read: the protocol state is unknown, so the connection is done.
             self.isBroken = true
             throw PostgresConnectionPool.shutdownError
-        }
-    }
-
-    private static func isFailure(_ status: ExecStatusType) -> Bool {
-        switch status {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT: false
-        default: true
         }
     }
 }

@@ -172,29 +172,33 @@ public final class PostgresConnection: @unchecked Sendable {
             self.markBrokenIfNeeded()
             throw PostgresError(kind: .connection, serverMessage: String(cString: PQerrorMessage(conn)).trimmingTrailingNewlines)
         }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT:
-            return
-        default:
-            let field = { (code: Character) -> String? in
-                guard let pointer = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
-                return String(cString: pointer)
-            }
-            let sqlState = field("C")
-            let message = field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines
-            let detail = field("D").map { " (\($0))" } ?? ""
-            let constraint = field("n")
-            PQclear(result)
-            self.markBrokenIfNeeded()
-            // A prepared statement may be gone after a DISCARD or DEALLOCATE, or its plan invalid after a schema
-            // change: forget them all and prepare again under new names (see `nextStatementNumber`).
-            if sqlState == "26000" || sqlState == "0A000" { self.preparedStatements.removeAll() }
-            throw PostgresError(
-                kind: self.isBroken ? .connection : .server,
-                sqlState: sqlState,
-                serverMessage: message + detail,
-                constraintName: constraint
-            )
+        if Self.isSuccess(PQresultStatus(result)) { return }
+        let field = { (code: Character) -> String? in
+            guard let pointer = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: pointer)
+        }
+        let sqlState = field("C")
+        let message = field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingNewlines
+        let detail = field("D").map { " (\($0))" } ?? ""
+        let constraint = field("n")
+        PQclear(result)
+        self.markBrokenIfNeeded()
+        // A prepared statement may be gone after a DISCARD or DEALLOCATE, or its plan invalid after a schema
+        // change: forget them all and prepare again under new names (see `nextStatementNumber`).
+        if sqlState == "26000" || sqlState == "0A000" { self.preparedStatements.removeAll() }
+        throw PostgresError(
+            kind: self.isBroken ? .connection : .server,
+            sqlState: sqlState,
+            serverMessage: message + detail,
+            constraintName: constraint
+        )
+    }
+
+    /// True for the statuses of a result that carries no error.
+    static func isSuccess(_ status: ExecStatusType) -> Bool {
+        switch status {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT: true
+        default: false
         }
     }
 
