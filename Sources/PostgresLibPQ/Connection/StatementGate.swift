@@ -15,12 +15,7 @@ final class StatementGate: Sendable {
 
     /// Waits for the gate (not cancellable: a statement waiting here is a few round trips from its turn).
     func enter() async {
-        let entered = self.state.withLock { state in
-            if state.isBusy { return false }
-            state.isBusy = true
-            return true
-        }
-        if entered { return }
+        if self.tryEnter() { return }
         await withCheckedContinuation { continuation in
             let enteredNow = self.state.withLock { state in
                 // Left between the first look and now: go in without queueing.

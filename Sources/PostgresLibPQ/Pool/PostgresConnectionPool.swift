@@ -19,7 +19,7 @@ public final class PostgresConnectionPool: Service, Sendable {
     public let configuration: PostgresConfiguration
     public let maximumConnections: Int
     public let acquireTimeout: Duration
-    /// Opens and closes connections (libpq's connect and `PQfinish` block), and runs ``runBlocking(_:)``.
+    /// Opens and closes connections (libpq's connect and `PQfinish` block).
     let threadPool: NIOThreadPool
     /// Reports when a connection's answer has arrived (see the type's comment).
     let poller: PostgresSocketPoller
@@ -97,13 +97,8 @@ public final class PostgresConnectionPool: Service, Sendable {
         PostgresError(kind: .shutdown, serverMessage: "the connection pool has been shut down: the server is stopping")
     }
 
-    /// Runs blocking work on the pool's threads.
-    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await self.threadPool.runIfActive(body)
-    }
-
-    /// Lends a connection to `body`; the closure's blocking calls must go through ``runBlocking(_:)``, which
-    /// ``PostgresConnectionPool/query(_:)`` and friends do for you.
+    /// Lends a connection to `body`; run statements on it with ``query(_:on:)`` and ``unsafeExecute(_:on:)`` (the
+    /// connection's own blocking methods would block the task's thread).
     public func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await self.acquire()
         do {
