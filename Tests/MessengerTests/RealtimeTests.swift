@@ -391,15 +391,17 @@ struct RealtimeTests {
 
     @Test("logout closes the session's streams")
     func logoutClosesStream() async throws {
-        let server = try await TestServer.start()
+        // No heartbeat within the test: its session re-check is the only other way the stream could end.
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
         let stream = try await SSEClient.connect(server.baseURL, token: alice.token)
         try await Self.waitFor { stream.all.first?.comment == "connected" }
         #expect(try await api.send(.POST, "/api/logout", token: alice.token).status == 204)
-        // At once (the stream is closed by the logout itself); the heartbeat's session re-check, 15 s away, is the
-        // only other way it could end, so 10 s still tells them apart on a heavily loaded machine.
+        // At once (the stream is closed by the logout itself). With the heartbeat's re-check an hour away, 10 s tells
+        // the two apart however loaded the machine is; with the default 15 s heartbeat a broken close would still
+        // have ended the stream within 10 s two times in three (the heartbeat's phase is arbitrary).
         try await stream.waitForEnd(timeout: .seconds(10))
     }
 
@@ -446,7 +448,10 @@ struct RealtimeTests {
         // The safety look is a minute: anything that arrives in time came through NOTIFY or a listener reconnect.
         let a = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await a.stop() } }
-        let b = try await TestServer.start(database: a.database) { $0.safetyLookInterval = .seconds(60) }
+        // B's heartbeat (and with it the session re-check) is an hour away: only the NOTIFY can end Carol's stream.
+        let b = try await TestServer.start(database: a.database) {
+            $0.safetyLookInterval = .seconds(60); $0.heartbeatInterval = .seconds(3600)
+        }
         defer { Task { await b.stop() } }
         let chat = try await Chat.start(on: a.baseURL)
         let (apiA, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
@@ -474,9 +479,9 @@ struct RealtimeTests {
         // A answers once its NOTIFY went out: from here only the notification's trip and B's reaction remain.
         let answered = ContinuousClock.now
         try await carolOnB.waitForEnd(timeout: .seconds(10))
-        // Milliseconds through NOTIFY; the next heartbeat's session re-check is 15 s away, so 10 s still tells them
-        // apart (as in `logoutClosesStream`) and leaves room for a machine whose two cores run a hundred tests at
-        // once: 1.8 s was seen there, and more than 5 s on 2026-11-26, with the build before this bound too.
+        // Milliseconds through NOTIFY; B's heartbeat re-check is an hour away, so 10 s tells them apart and leaves
+        // room for a machine whose two cores run a hundred tests at once (1.8 s was seen there, and more than 5 s once
+        // on 2026-11-26, when B's heartbeat was still 15 s: that run could not tell which path closed the stream).
         #expect(ContinuousClock.now - answered < .seconds(10))
 
         // Kill every LISTEN connection (both instances'), send meanwhile, and check nothing is lost: the listeners

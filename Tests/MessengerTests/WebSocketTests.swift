@@ -10,7 +10,8 @@ import Testing
 struct WebSocketTests {
     @Test("upgrade refusals: a JSON 401 without or with a bad token, 426 without an upgrade; logout closes the socket")
     func authentication() async throws {
-        let server = try await TestServer.start()
+        // No heartbeat (nor ping) within the test: its session re-check is the only other way a socket could end.
+        let server = try await TestServer.start { $0.heartbeatInterval = .seconds(3600) }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let alice = try await api.devLogin(uniqueName("a"))
@@ -47,9 +48,8 @@ struct WebSocketTests {
         defer { socket.close() }
         #expect(socket.frames.first?["type"] as? String == "position")
         #expect(try await api.send(.POST, "/api/logout", token: alice.token).status == 204)
-        // At once (the logout closes it); the heartbeat's session re-check, 15 s away, is the only other way it could
-        // end, so 10 s still tells them apart (as in `RealtimeTests.logoutClosesStream`) on a loaded machine, where
-        // more than 5 s was seen once (2026-11-26, the whole suite on two busy cores).
+        // At once (the logout closes it); the heartbeat's session re-check, an hour away here, is the only other way it
+        // could end, so 10 s tells them apart (as in `RealtimeTests.logoutClosesStream`) on a loaded machine.
         try await socket.waitForEnd(timeout: .seconds(10))
     }
 
