@@ -118,7 +118,8 @@ struct EditDeleteTests {
 
     @Test("edits and deletions are stream events live on every stream of every participant, and replayed on resume in order")
     func events() async throws {
-        let server = try await TestServer.start()
+        // The safety look is a minute away: edits and deletions must arrive through the wake-up their requests give.
+        let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         let (api, alice, bob) = (chat.api, chat.alice, chat.bob)

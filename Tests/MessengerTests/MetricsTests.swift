@@ -42,6 +42,8 @@ import Testing
             // A session checked once stays known for the whole test, however slowly a busy machine runs it (which
             // path a stream takes depends on it).
             $0.sessionCacheTTL = .seconds(3600)
+            // The heartbeat's session re-check (it closes with the same reason) must not be what ends Bob's streams.
+            $0.heartbeatInterval = .seconds(3600)
         }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)

@@ -10,6 +10,8 @@ struct PresenceTests {
     static func fast(_ configuration: inout AppConfiguration) {
         configuration.presenceGrace = .seconds(1)
         configuration.presenceHeartbeat = .seconds(1)
+        // A closed stream must be noticed when the client closes it, not by the next SSE heartbeat's failed write.
+        configuration.heartbeatInterval = .seconds(3600)
     }
 
     @Test("online and offline (after the grace period) reach contacts on another instance, never strangers; REST shows it")

@@ -13,8 +13,10 @@ import Testing
 struct RealtimeTests {
     @Test("participants and the sender's other stream get the message; outsiders get nothing; headers come first", arguments: [true, false])
     func delivery(direct: Bool) async throws {
+        // The safety look is a minute away: messages and read positions must arrive through the wake-ups their
+        // requests give the dispatcher.
         let server = try await TestServer.start {
-            $0.directStreams = direct; $0.heartbeatInterval = .seconds(1)
+            $0.directStreams = direct; $0.heartbeatInterval = .seconds(1); $0.safetyLookInterval = .seconds(60)
         }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
@@ -71,7 +73,8 @@ struct RealtimeTests {
 
     @Test("a group of 50 all receive a message, and learn about membership changes")
     func group() async throws {
-        let server = try await TestServer.start()
+        // The safety look is a minute away: membership changes must arrive through the wake-up their requests give.
+        let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
         let members = try await (0..<50).asyncMap { _ in try await api.devLogin(uniqueName("m")) }
