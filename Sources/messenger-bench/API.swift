@@ -84,11 +84,13 @@ struct HTTPResult: Sendable {
     var text: String { String(buffer: body) }
 }
 
-/// The REST side of the messenger API, over one shared AsyncHTTPClient.
+/// The REST side of the messenger API: set-up calls over one shared AsyncHTTPClient, measured sends over
+/// ``KeepAliveHTTP`` unless `--http-client ahc`.
 struct API: Sendable {
     let client: HTTPClient
     let target: Target
     let counters: HTTPCounters
+    let keepAlive: KeepAliveHTTP?
 
     func call(
         _ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil, timeout: TimeAmount = .seconds(30)
@@ -179,8 +181,10 @@ struct API: Sendable {
 
     /// The measured call: one POST, no retries. Content must be JSON-safe (the bench only sends [a-z0-9 ]).
     func send(_ user: BenchUser, conversation: String, content: String) async throws -> HTTPResult {
-        try await call(
-            .POST, "/api/conversations/\(conversation)/messages", token: user.token, json: #"{"content":"\#(content)"}"#)
+        let path = "/api/conversations/\(conversation)/messages"
+        let json = #"{"content":"\#(content)"}"#
+        if let keepAlive { return try await keepAlive.request(.POST, path, token: user.token, json: json) }
+        return try await call(.POST, path, token: user.token, json: json)
     }
 }
 

@@ -45,6 +45,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Client event loop threads (shared by all HTTP connections and SSE streams).")
     var eventLoops: Int = 1
 
+    @Option(
+        help:
+            "HTTP client of the measured sends: `keepalive` (plain HTTP/1.1 connections, little client CPU) or `ahc` (AsyncHTTPClient, as measured before 2026-11-26)."
+    )
+    var httpClient: MeasuredHTTPClient = .keepalive
+
     @Option(help: "Seconds to wait for late messages after sending stops (default 10, quick 5).")
     var grace: Double?
 
@@ -335,7 +341,8 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
     config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
     config.timeout = .init(connect: .seconds(10), read: .seconds(60))
     let http = HTTPClient(eventLoopGroup: group, configuration: config)
-    let api = API(client: http, target: target, counters: HTTPCounters())
+    let keepAlive = common.httpClient == .keepalive ? KeepAliveHTTP(group: group, target: target) : nil
+    let api = API(client: http, target: target, counters: HTTPCounters(), keepAlive: keepAlive)
 
     var pgbench: PgBench?
     var skipReason = ""
@@ -366,7 +373,8 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
     var compared: Bench?
     if let url = common.compare {
         let otherTarget = try Target(url: url)
-        let otherAPI = API(client: http, target: otherTarget, counters: api.counters)
+        let otherKeepAlive = common.httpClient == .keepalive ? KeepAliveHTTP(group: group, target: otherTarget) : nil
+        let otherAPI = API(client: http, target: otherTarget, counters: api.counters, keepAlive: otherKeepAlive)
         compared = Bench(
             group: group, api: otherAPI, target: otherTarget, runId: randomRunId(), quick: common.quick,
             serverPid: common.compareServerPid.map { Int32($0) }, databasePid: common.compareDatabasePid.map { Int32($0) },
@@ -435,6 +443,8 @@ func runBench(_ common: CommonOptions, _ scenarios: [Scenario]) async throws {
         print("--- JSON ---")
         print(String(decoding: data, as: UTF8.self))
     }
+    bench.api.keepAlive?.shutdown()
+    compared?.api.keepAlive?.shutdown()
     try? await http.shutdown()
     try? await group.shutdownGracefully()
     if !run.ok {
