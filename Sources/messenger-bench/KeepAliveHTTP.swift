@@ -8,7 +8,7 @@ import NIOPosix
 /// a time on each.
 ///
 /// Why not AsyncHTTPClient (which the set-up calls keep using): its pool, request state machines and task hand-offs
-/// cost the bench ~0.3 ms of CPU and latency per request (2026-11-26: sequential sends p50 1.05 ms with it, 0.71–0.79
+/// cost the bench ~0.3 ms of CPU and latency per request (2026-11-26: sequential sends p50 1.05 ms with it, 0.71–0.80
 /// ms from `wrk` against the same server). The client shares the server's two cores, so that was measured as the
 /// server's latency and taken from its CPU. `--http-client ahc` measures with AsyncHTTPClient as before.
 final class KeepAliveHTTP: Sendable {
@@ -102,13 +102,16 @@ final class KeepAliveConnection: Sendable {
         return KeepAliveConnection(channel: channel, collector: collector)
     }
 
-    /// Writes a request (head, body, end: one flush) and waits for its response.
+    /// Writes a request (head, body, end: one flush) and waits for its response, at most 30 s (as AsyncHTTPClient
+    /// did for these requests): then the connection is closed, which fails the request.
     func request(_ head: HTTPRequestHead, body: ByteBuffer?) async throws -> HTTPResult {
         let loop = self.channel.eventLoop
         let promise = loop.makePromise(of: HTTPResult.self)
         let collector = self.collector
         let channel = self.channel
         loop.execute {
+            let timeout = loop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
+            promise.futureResult.whenComplete { _ in timeout.cancel() }
             collector.expect(promise)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
