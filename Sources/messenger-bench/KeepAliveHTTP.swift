@@ -87,18 +87,18 @@ final class KeepAliveConnection: Sendable {
     }
 
     static func connect(group: any EventLoopGroup, target: Target) async throws -> KeepAliveConnection {
+        let collector = ResponseCollector()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector())
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(host: target.host, port: target.port)
             .get()
-        let collector = try await channel.pipeline.handler(type: ResponseCollector.self).get()
         return KeepAliveConnection(channel: channel, collector: collector)
     }
 
