@@ -53,8 +53,16 @@ public actor TestCluster {
     /// Its own pool, wider than the machine's cores: the work waits on PostgreSQL, not the CPU, and with the
     /// singleton's two threads a test's quick look at a table queued behind every other test's CREATE DATABASE
     /// (seconds at the start of a full parallel run), which broke tests whose timing is the point.
+    ///
+    /// A ``PostgresError`` comes out as ``PostgresTestError``, which prints the server's (or libpq's) message: the
+    /// error's own description is generic by design (it must never reach an HTTP client), so a failed test would
+    /// only say "PostgreSQL connection error" and not why.
     public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await Self.blockingThreads.runIfActive(body)
+        do {
+            return try await Self.blockingThreads.runIfActive(body)
+        } catch let error as PostgresError {
+            throw PostgresTestError(error: error)
+        }
     }
 
     private static let blockingThreads: NIOThreadPool = {
