@@ -116,10 +116,13 @@ extension Data: PostgresDecodable {
     public static var postgresTypeName: String { "Data (bytea)" }
 }
 
+// Inlinable like `PostgresRow.decode`, so a nullable column is decoded without a generic call.
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
+    @inlinable
     public static func decode(postgresText bytes: UnsafeBufferPointer<UInt8>) -> Wrapped?? {
         Wrapped.decode(postgresText: bytes).map { .some($0) }
     }
+    @inlinable
     public static var postgresNull: Wrapped?? { .some(.none) }
     public static var postgresTypeName: String { "Optional<\(Wrapped.postgresTypeName)>" }
 }
