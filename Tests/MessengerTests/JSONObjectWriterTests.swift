@@ -4,7 +4,8 @@ import Testing
 
 @testable import MessengerApp
 
-/// The hand-written JSON (``JSONObjectWriter``) against `JSONEncoder` walking the same descriptions: every object must
+/// The hand-written JSON (``JSONObjectWriter``, every response of a model that describes its JSON) against
+/// `JSONEncoder` walking the same descriptions: every object must
 /// parse to the same JSON value, and every string must be the same bytes but for the one escape the writer adds on
 /// purpose (U+2028/U+2029). Whole objects cannot be compared as bytes: this platform's `JSONEncoder` writes a keyed
 /// container's members in hash order (it differs from run to run), the writer in the description's order. Lone surrogates are not among the hostile strings: a Swift `String` cannot hold one (a request body
@@ -102,6 +103,66 @@ struct JSONObjectWriterTests {
         let embedded = try #require(object["messages"] as? [Any])
         let hand = try JSONSerialization.jsonObject(with: Data(("[" + messages.map(\.jsonText).joined(separator: ",") + "]").utf8))
         #expect((embedded as NSArray) == (hand as? NSArray))
+    }
+
+    static func conversations(_ text: String) -> [Conversation] {
+        let message = Self.messages(text)[1]
+        return [
+            Conversation(
+                id: "7", title: nil, isGroup: false, otherParticipant: User(id: 4, username: text, avatarURL: nil),
+                participantCount: 2, lastMessage: message, hasUnreadMessages: true, unreadCount: 1000,
+                createdAt: "2026-11-25T12:00:00Z", online: true, lastSeenAt: nil, cursor: "1795710096132377_7"),
+            Conversation(
+                id: "8", title: text, isGroup: true, otherParticipant: nil, participantCount: 1000, lastMessage: nil,
+                hasUnreadMessages: false, unreadCount: 0, createdAt: "2026-11-25T12:00:00.5Z", online: nil,
+                lastSeenAt: text, cursor: text),
+        ]
+    }
+
+    @Test("a page of conversations and its parts: the same JSON as JSONEncoder, and it decodes back")
+    func conversationsMatchEncoder() throws {
+        for text in Self.hostile {
+            let page = Self.conversations(text)
+            for conversation in page {
+                try Self.expectSameJSON(conversation.jsonText, try Self.encoderText(conversation))
+                #expect(try JSONDecoder().decode(Conversation.self, from: Data(conversation.jsonText.utf8)) == conversation)
+            }
+            let array = JSONObjectWriter.array(page)
+            try Self.expectSameJSON(array, try Self.encoderText(page))
+            #expect(try JSONDecoder().decode([Conversation].self, from: Data(array.utf8)) == page)
+            #expect(JSONObjectWriter.array(page, capacityEach: 1) == array, "the reserved size changes nothing")
+
+            let participant = Participant(id: "3", username: text, avatarURL: text, lastReadMessageId: nil, online: false, lastSeenAt: text)
+            try Self.expectSameJSON(participant.jsonText, try Self.encoderText(participant))
+            #expect(try JSONDecoder().decode(Participant.self, from: Data(participant.jsonText.utf8)) == participant)
+
+            let window = MessageWindow(messages: Self.messages(text), before: text, after: nil)
+            try Self.expectSameJSON(window.jsonText, try Self.encoderText(window))
+            #expect(try JSONDecoder().decode(MessageWindow.self, from: Data(window.jsonText.utf8)) == window)
+        }
+        #expect(JSONObjectWriter.array([Conversation]()) == "[]")
+    }
+
+    @Test("the conversation members a client relies on: every member present, null when unset, counts as numbers")
+    func conversationShape() throws {
+        let group = Self.conversations("x")[1]
+        #expect(
+            group.jsonText
+                == #"{"id":"8","title":"x","isGroup":true,"otherParticipant":null,"participantCount":1000,"lastMessage":null,"hasUnreadMessages":false,"unreadCount":0,"createdAt":"2026-11-25T12:00:00.5Z","online":null,"lastSeenAt":"x","cursor":"x"}"#
+        )
+        let direct = Self.conversations("x")[0]
+        #expect(
+            direct.jsonText.hasPrefix(
+                #"{"id":"7","title":null,"isGroup":false,"otherParticipant":{"id":"4","username":"x","avatarURL":null},"participantCount":2,"lastMessage":{"id":"43","#
+            ))
+        #expect(
+            direct.jsonText.hasSuffix(
+                #","hasUnreadMessages":true,"unreadCount":1000,"createdAt":"2026-11-25T12:00:00Z","online":true,"lastSeenAt":null,"cursor":"1795710096132377_7"}"#
+            ))
+        let participant = Participant(id: "3", username: "ann", avatarURL: nil, lastReadMessageId: "42")
+        #expect(participant.jsonText == #"{"id":"3","username":"ann","avatarURL":null,"lastReadMessageId":"42","online":null,"lastSeenAt":null}"#)
+        let window = MessageWindow(messages: [], before: nil, after: "9")
+        #expect(window.jsonText == #"{"messages":[],"before":null,"after":"9"}"#)
     }
 
     @Test("an error body: the same JSON as JSONEncoder, field errors and extra members in key order")

@@ -139,7 +139,7 @@ public struct AuthController: Sendable {
     @Sendable func authUser(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         guard let user = try await self.users.find(id: identity.userID) else { throw AppError.unauthorized("user not found") }
-        return try JSONResponse.make(user.user)
+        return JSONResponse.make(user.user)
     }
 
     @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Response {

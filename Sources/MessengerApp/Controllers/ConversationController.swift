@@ -44,7 +44,7 @@ public struct ConversationController: Sendable {
         guard other.id != identity.userID else { throw AppError.forbidden("cannot start a conversation with yourself") }
         let (conversation, created) = try await self.conversations.createDirect(userID: identity.userID, otherUserID: other.id)
         if created { self.events.membershipChanged() }
-        return try JSONResponse.make(conversation, status: created ? .created : .ok)
+        return JSONResponse.make(conversation, status: created ? .created : .ok)
     }
 
     private func createGroup(_ input: CreateInput, identity: Identity) async throws -> Response {
@@ -73,7 +73,7 @@ public struct ConversationController: Sendable {
         }
         let conversation = try await self.conversations.createGroup(userID: identity.userID, title: title, memberIDs: ids)
         self.events.membershipChanged()
-        return try JSONResponse.make(conversation, status: .created)
+        return JSONResponse.make(conversation, status: .created)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -84,7 +84,7 @@ public struct ConversationController: Sendable {
             cursor = parsed
         }
         let first = try QueryInt.parse(request.uri.queryParameters["first"].map(String.init), name: "first", default: 25, range: 1...100)
-        return try JSONResponse.make(try await self.conversations.list(userID: identity.userID, before: cursor, limit: first))
+        return JSONResponse.make(try await self.conversations.list(userID: identity.userID, before: cursor, limit: first))
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -93,7 +93,7 @@ public struct ConversationController: Sendable {
         guard let conversation = try await self.conversations.find(userID: identity.userID, conversationID: id) else {
             throw AppError.notFound("conversation not found")
         }
-        return try JSONResponse.make(conversation)
+        return JSONResponse.make(conversation)
     }
 
     @Sendable func otherParticipant(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -102,7 +102,7 @@ public struct ConversationController: Sendable {
         guard let conversation = try await self.conversations.find(userID: identity.userID, conversationID: id),
             let other = conversation.otherParticipant
         else { throw AppError.notFound("conversation not found") }
-        return try JSONResponse.make(other)
+        return JSONResponse.make(other)
     }
 
     @Sendable func participants(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -111,7 +111,7 @@ public struct ConversationController: Sendable {
         guard let participants = try await self.conversations.participants(userID: identity.userID, conversationID: id) else {
             throw AppError.notFound("conversation not found")
         }
-        return try JSONResponse.make(participants)
+        return JSONResponse.make(participants)
     }
 
     struct AddInput: Decodable {
@@ -131,7 +131,7 @@ public struct ConversationController: Sendable {
         switch try await self.conversations.addParticipant(userID: identity.userID, conversationID: id, newUserID: user.id) {
         case .added(let participant):
             self.events.membershipChanged()
-            return try JSONResponse.make(participant, status: .created)
+            return JSONResponse.make(participant, status: .created)
         case .notFound: throw AppError.notFound("conversation not found")
         case .notAGroup: throw AppError(.unprocessableContent, "members can only be added to groups")
         case .alreadyMember: throw AppError.conflict("already a member")

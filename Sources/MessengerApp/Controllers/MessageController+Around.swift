@@ -24,6 +24,6 @@ extension MessageController {
                 newer: newer
             )
         else { throw AppError.notFound("message not found") }
-        return try JSONResponse.make(window)
+        return JSONResponse.make(window)
     }
 }

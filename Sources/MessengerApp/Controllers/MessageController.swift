@@ -80,7 +80,7 @@ public struct MessageController: Sendable {
         guard let messages = try await self.conversations.messages(userID: identity.userID, conversationID: conversationID, page: page) else {
             throw AppError.notFound("conversation not found")
         }
-        return try JSONResponse.make(messages)
+        return JSONResponse.make(messages)
     }
 
     struct ReadInput: Decodable {

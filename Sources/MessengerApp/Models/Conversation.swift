@@ -19,18 +19,6 @@ public struct Conversation: Codable, Sendable, Equatable {
     public var cursor: String
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.id, forKey: .id)
-        try container.encode(self.title, forKey: .title)
-        try container.encode(self.isGroup, forKey: .isGroup)
-        try container.encode(self.otherParticipant, forKey: .otherParticipant)
-        try container.encode(self.participantCount, forKey: .participantCount)
-        try container.encode(self.lastMessage, forKey: .lastMessage)
-        try container.encode(self.hasUnreadMessages, forKey: .hasUnreadMessages)
-        try container.encode(self.unreadCount, forKey: .unreadCount)
-        try container.encode(self.createdAt, forKey: .createdAt)
-        try container.encode(self.online, forKey: .online)
-        try container.encode(self.lastSeenAt, forKey: .lastSeenAt)
-        try container.encode(self.cursor, forKey: .cursor)
+        try self.encodeDescribedJSON(to: encoder)
     }
 }

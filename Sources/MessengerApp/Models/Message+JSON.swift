@@ -1,6 +1,3 @@
-import Hummingbird
-import NIOCore
-
 extension User: JSONObjectDescribing {
     /// `{"id","username","avatarURL"}`: the one description of the JSON, for ``jsonText`` and `encode(to:)`.
     func describeJSON(to writer: inout some JSONFieldWriter) {
@@ -32,14 +29,5 @@ extension Message: JSONObjectDescribing {
 
     public func encode(to encoder: any Encoder) throws {
         try self.encodeDescribedJSON(to: encoder)
-    }
-
-    /// A JSON response with this message.
-    func response(status: HTTPResponse.Status) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: self.jsonText))
-        )
     }
 }

@@ -12,9 +12,6 @@ public struct MessageWindow: Codable, Sendable, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.messages, forKey: .messages)
-        try container.encode(self.before, forKey: .before)
-        try container.encode(self.after, forKey: .after)
+        try self.encodeDescribedJSON(to: encoder)
     }
 }

@@ -10,12 +10,6 @@ public struct Participant: Codable, Sendable, Equatable {
     public var lastSeenAt: String? = nil
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(self.id, forKey: .id)
-        try container.encode(self.username, forKey: .username)
-        try container.encode(self.avatarURL, forKey: .avatarURL)
-        try container.encode(self.lastReadMessageId, forKey: .lastReadMessageId)
-        try container.encode(self.online, forKey: .online)
-        try container.encode(self.lastSeenAt, forKey: .lastSeenAt)
+        try self.encodeDescribedJSON(to: encoder)
     }
 }

@@ -23,12 +23,20 @@ struct JSONEncoderFieldWriter: JSONFieldWriter {
         self.attempt { try $0.encode(value, forKey: JSONKey(key)) }
     }
 
+    mutating func int(_ key: String, _ value: Int) {
+        self.attempt { try $0.encode(value, forKey: JSONKey(key)) }
+    }
+
     mutating func null(_ key: String) {
         self.attempt { try $0.encodeNil(forKey: JSONKey(key)) }
     }
 
     mutating func object(_ key: String, _ value: some JSONObjectDescribing) {
         self.attempt { try $0.encode(value, forKey: JSONKey(key)) }
+    }
+
+    mutating func objectArray(_ key: String, _ values: [some JSONObjectDescribing]) {
+        self.attempt { try $0.encode(values, forKey: JSONKey(key)) }
     }
 
     mutating func stringMap(_ key: String, _ value: [String: String]) {

@@ -1,3 +1,5 @@
+import Hummingbird
+
 /// A model whose JSON object is described once, as the ordered list of its members, in
 /// ``describeJSON(to:)``. Both of its encodings are walks of that one description: ``jsonText`` (by hand, on the
 /// hot paths: every send and every delivered event) and `encode(to:)` via ``encodeDescribedJSON(to:)`` (for the
@@ -14,6 +16,11 @@ extension JSONObjectDescribing {
         var writer = JSONObjectWriter()
         self.describeJSON(to: &writer)
         return writer.finish()
+    }
+
+    /// A JSON response with this object (``jsonText``).
+    func response(status: HTTPResponse.Status = .ok) -> Response {
+        JSONResponse.make(self, status: status)
     }
 
     /// Encodes the described members into a keyed container, in order: the body of `encode(to:)`.

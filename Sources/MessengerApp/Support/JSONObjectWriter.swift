@@ -11,10 +11,42 @@ struct JSONObjectWriter: JSONFieldWriter {
         self.text += "{"
     }
 
+    /// Continues `text`: its storage moves into the writer (no copy); ``append(_:to:)`` moves it back.
+    private init(taking text: inout String) {
+        self.text = ""
+        swap(&self.text, &text)
+        self.text += "{"
+    }
+
     /// The finished object.
     mutating func finish() -> String {
         self.text += "}"
         return self.text
+    }
+
+    /// Appends `value`'s object to `text`, in place: how arrays of objects are written into one string.
+    static func append(_ value: some JSONObjectDescribing, to text: inout String) {
+        var writer = JSONObjectWriter(taking: &text)
+        value.describeJSON(to: &writer)
+        writer.text += "}"
+        swap(&writer.text, &text)
+    }
+
+    /// `[object,…]` of `values`, in one string reserved for `capacityEach` bytes per object.
+    static func array(_ values: [some JSONObjectDescribing], capacityEach: Int = 512) -> String {
+        var text = ""
+        text.reserveCapacity(2 + values.count * capacityEach)
+        Self.appendArray(values, to: &text)
+        return text
+    }
+
+    private static func appendArray(_ values: [some JSONObjectDescribing], to text: inout String) {
+        text += "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += "," }
+            Self.append(value, to: &text)
+        }
+        text += "]"
     }
 
     private mutating func key(_ key: String) {
@@ -34,6 +66,11 @@ struct JSONObjectWriter: JSONFieldWriter {
         self.text += value ? "true" : "false"
     }
 
+    mutating func int(_ key: String, _ value: Int) {
+        self.key(key)
+        self.text += String(value)
+    }
+
     mutating func null(_ key: String) {
         self.key(key)
         self.text += "null"
@@ -46,6 +83,11 @@ struct JSONObjectWriter: JSONFieldWriter {
         value.describeJSON(to: &self)
         self.text += "}"
         self.first = false
+    }
+
+    mutating func objectArray(_ key: String, _ values: [some JSONObjectDescribing]) {
+        self.key(key)
+        Self.appendArray(values, to: &self.text)
     }
 
     mutating func stringMap(_ key: String, _ value: [String: String]) {

@@ -18,6 +18,12 @@ public enum JSONText {
     public static func append(_ text: String, to out: inout String) {
         let utf8 = text.utf8
         out += "\""
+        // Most text needs no escape: then it is appended whole, one copy instead of a run per escape.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+            out += text
+            out += "\""
+            return
+        }
         var run = utf8.startIndex
         var index = run
         while index != utf8.endIndex {
