@@ -107,6 +107,13 @@ struct API: Sendable {
         return HTTPResult(status: Int(response.status.code), body: body, headers: response.headers)
     }
 
+    /// A measured call (the listing and search scenarios' requests): over ``KeepAliveHTTP`` like the sends, unless
+    /// `--http-client ahc`, so every measured row pays the same client cost.
+    func measuredCall(_ method: HTTPMethod, _ path: String, token: String?, json: String?) async throws -> HTTPResult {
+        if let keepAlive { return try await keepAlive.request(method, path, token: token, json: json) }
+        return try await call(method, path, token: token, json: json)
+    }
+
     /// Setup calls: retried on 429 (honouring Retry-After) and on connection errors a few times.
     func setupCall(
         _ method: HTTPMethod, _ path: String, token: String? = nil, json: String? = nil, expect: Set<Int>

@@ -12,7 +12,7 @@ extension Bench {
             var latencies: [UInt64] = []
             for i in 0..<(requests + 10) {
                 let t0 = nowNs()
-                let result = try await self.api.call(call.method, call.path, token: token, json: call.body?(i))
+                let result = try await self.api.measuredCall(call.method, call.path, token: token, json: call.body?(i))
                 let t1 = nowNs()
                 guard result.status == 200 || result.status == 201 else {
                     report.errors.append("\(call.name): status \(result.status)")
