@@ -88,7 +88,7 @@ final class KeepAliveConnection: Sendable {
 
     static func connect(group: any EventLoopGroup, target: Target) async throws -> KeepAliveConnection {
         let collector = ResponseCollector()
-        let channel = try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
@@ -97,8 +97,7 @@ final class KeepAliveConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
-            .connect(host: target.host, port: target.port)
-            .get()
+        let channel = try await target.connect(bootstrap).get()
         return KeepAliveConnection(channel: channel, collector: collector)
     }
 

@@ -87,7 +87,7 @@ final class SSEConnection: Sendable {
         }
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+            channel = try await target.connect(bootstrap).get()
         } catch {
             timer.cancel()
             ready.fail(error)
@@ -290,7 +290,7 @@ func openRawStream(
     let timer = eventLoop.scheduleTask(in: timeout) { established.fail(SSEError.timeout) }
     let channel: any Channel
     do {
-        channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+        channel = try await target.connect(bootstrap).get()
     } catch {
         timer.cancel()
         established.fail(error)
