@@ -35,7 +35,11 @@ public actor TestCluster {
         if let cluster { return try await cluster.value }
         // One start, however many tests ask at once (the actor is reentrant across the await).
         let task = Task<EmbeddedPostgres, any Error> {
-            let cluster = try Self.makeCluster(name: "shared")
+            // Every suite runs in parallel against this one cluster, each server with its pool (16) plus listener and
+            // notifier: a full run peaked at 340 client connections (2026-11-26), close enough to the default 400
+            // that a slower machine's overlap refused connections ("PostgreSQL connection error" in a test that
+            // had nothing to do with it).
+            let cluster = try Self.makeCluster(name: "shared", maxConnections: 1_000)
             try await Self.offPool { _ = try cluster.start() }
             atexit {
                 try? TestCluster.stopAll()
@@ -72,11 +76,11 @@ public actor TestCluster {
     }()
 
     /// A separate cluster for tests that stop or kill PostgreSQL.
-    public static func makeCluster(name: String, port: Int = 5432) throws -> EmbeddedPostgres {
+    public static func makeCluster(name: String, port: Int = 5432, maxConnections: Int = 400) throws -> EmbeddedPostgres {
         let directory = URL(fileURLWithPath: "/tmp/messenger-tests-\(getpid())/\(name)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         chmod("/tmp/messenger-tests-\(getpid())", 0o755)
-        return EmbeddedPostgres(dataDirectory: directory, port: port, logger: Self.logger)
+        return EmbeddedPostgres(dataDirectory: directory, port: port, maxConnections: maxConnections, logger: Self.logger)
     }
 
     /// Stops every cluster this process started and removes their folders.

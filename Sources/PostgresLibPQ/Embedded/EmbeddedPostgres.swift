@@ -38,12 +38,22 @@ public struct EmbeddedPostgres: Sendable {
     let logger: Logger
     /// The OS user that runs PostgreSQL when we are root.
     public let systemUser: String
+    /// `max_connections`, written when the cluster is created (an existing cluster keeps its own).
+    public let maxConnections: Int
 
-    public init(dataDirectory: URL, database: String = "messenger", port: Int = 5432, systemUser: String = "postgres", logger: Logger) {
+    public init(
+        dataDirectory: URL,
+        database: String = "messenger",
+        port: Int = 5432,
+        systemUser: String = "postgres",
+        maxConnections: Int = 400,
+        logger: Logger
+    ) {
         self.dataDirectory = dataDirectory.standardizedFileURL
         self.database = database
         self.port = port
         self.systemUser = systemUser
+        self.maxConnections = maxConnections
         self.logger = logger
     }
 
@@ -123,7 +133,7 @@ public struct EmbeddedPostgres: Sendable {
             unix_socket_directories = '\(self.socketDirectory.replacingOccurrences(of: "'", with: "''"))'
             unix_socket_permissions = 0700
             port = \(self.port)
-            max_connections = 400
+            max_connections = \(self.maxConnections)
             shared_buffers = 256MB
             synchronous_commit = on
             log_min_messages = warning
