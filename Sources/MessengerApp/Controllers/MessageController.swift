@@ -29,7 +29,7 @@ public struct MessageController: Sendable {
         let input = try await request.decode(as: CreateInput.self, context: context)
         let (message, created) = try await self.send(
             userID: identity.userID, conversationID: conversationID, content: input.content, clientID: input.clientId)
-        return message.response(status: created ? .created : .ok)
+        return JSONResponse.make(message, status: created ? .created : .ok)
     }
 
     /// Validates and stores a message, then wakes delivery; shared by the REST route and the WebSocket `send`

@@ -41,7 +41,7 @@ public struct MessageEditController: Sendable {
         ) {
         case .edited(let message):
             self.events.messageChanged()
-            return message.response(status: .ok)
+            return JSONResponse.make(message)
         case .notFound: throw AppError.notFound("message not found")
         case .notAuthor: throw AppError.forbidden("only the author can edit a message")
         case .windowPassed: throw AppError.forbidden("the time to edit this message has passed")

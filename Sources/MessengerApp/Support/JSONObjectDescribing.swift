@@ -1,5 +1,3 @@
-import Hummingbird
-
 /// A model whose JSON object is described once, as the ordered list of its members, in
 /// ``describeJSON(to:)``. Both of its encodings are walks of that one description: ``jsonText`` (by hand, on the
 /// hot paths: every send and every delivered event) and `encode(to:)` via ``encodeDescribedJSON(to:)`` (for the
@@ -13,14 +11,11 @@ extension JSONObjectDescribing {
     /// writes, strings escaped to the same bytes (see ``JSONText`` for the one escape that differs), which
     /// `JSONObjectWriterTests` checks. (`JSONEncoder` itself writes members in hash order on this platform.)
     var jsonText: String {
-        var writer = JSONObjectWriter()
-        self.describeJSON(to: &writer)
-        return writer.finish()
-    }
-
-    /// A JSON response with this object (``jsonText``).
-    func response(status: HTTPResponse.Status = .ok) -> Response {
-        JSONResponse.make(self, status: status)
+        var text = ""
+        // Enough for a typical message, so the text grows once at most.
+        text.reserveCapacity(512)
+        JSONObjectWriter.append(self, to: &text)
+        return text
     }
 
     /// Encodes the described members into a keyed container, in order: the body of `encode(to:)`.

@@ -4,13 +4,6 @@ struct JSONObjectWriter: JSONFieldWriter {
     private var text: String
     private var first = true
 
-    /// `capacity`: the bytes to reserve, enough for a typical message so the text grows once at most.
-    init(capacity: Int = 512) {
-        self.text = ""
-        self.text.reserveCapacity(capacity)
-        self.text += "{"
-    }
-
     /// Continues `text`: its storage moves into the writer (no copy); ``append(_:to:)`` moves it back.
     private init(taking text: inout String) {
         self.text = ""
@@ -18,13 +11,8 @@ struct JSONObjectWriter: JSONFieldWriter {
         self.text += "{"
     }
 
-    /// The finished object.
-    mutating func finish() -> String {
-        self.text += "}"
-        return self.text
-    }
-
-    /// Appends `value`'s object to `text`, in place: how arrays of objects are written into one string.
+    /// Appends `value`'s object to `text`, in place: one object (``JSONObjectDescribing/jsonText``) or the next of
+    /// an array.
     static func append(_ value: some JSONObjectDescribing, to text: inout String) {
         var writer = JSONObjectWriter(taking: &text)
         value.describeJSON(to: &writer)
