@@ -55,7 +55,8 @@ struct WebSocketTests {
 
     @Test("send is acknowledged with the stored message; a resend with the same clientId returns it; errors match REST")
     func commands() async throws {
-        let server = try await TestServer.start()
+        // The dispatcher's safety look a minute away: the message and read events must come from their own wake-ups.
+        let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
@@ -125,7 +126,8 @@ struct WebSocketTests {
 
     @Test("SSE and WebSocket subscribers of the same user get the same events, in the same order, with the same ids")
     func bothTransports() async throws {
-        let server = try await TestServer.start()
+        // The dispatcher's safety look a minute away: reads, edits and deletions must come from their own wake-ups.
+        let server = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await server.stop() } }
         let chat = try await Chat.start(on: server.baseURL)
         let (api, alice, bob, conversation) = (chat.api, chat.alice, chat.bob, chat.conversation)
