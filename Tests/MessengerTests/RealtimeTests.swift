@@ -445,15 +445,16 @@ struct RealtimeTests {
     }
 
     @Test(
-        "two instances: messages cross through NOTIFY (the safety look is off), also after the listeners are killed; a logout on A closes B's stream at once"
+        "two instances: messages cross through NOTIFY (the safety look is off), also after the listeners are killed; a logout on A closes B's stream and ends the session there at once"
     )
     func twoInstances() async throws {
         // The safety look is a minute: anything that arrives in time came through NOTIFY or a listener reconnect.
         let a = try await TestServer.start { $0.safetyLookInterval = .seconds(60) }
         defer { Task { await a.stop() } }
-        // B's heartbeat (and with it the session re-check) is an hour away: only the NOTIFY can end Carol's stream.
+        // B's heartbeat (and with it the session re-check) and its session cache are an hour away: only the NOTIFY can
+        // end Carol's stream and her session there.
         let b = try await TestServer.start(database: a.database) {
-            $0.safetyLookInterval = .seconds(60); $0.heartbeatInterval = .seconds(3600)
+            $0.safetyLookInterval = .seconds(60); $0.heartbeatInterval = .seconds(3600); $0.sessionCacheTTL = .seconds(3600)
         }
         defer { Task { await b.stop() } }
         let chat = try await Chat.start(on: a.baseURL)
@@ -486,6 +487,10 @@ struct RealtimeTests {
         // room for a machine whose two cores run a hundred tests at once (1.8 s was seen there, and more than 5 s once
         // on 2026-11-26, when B's heartbeat was still 15 s: that run could not tell which path closed the stream).
         #expect(ContinuousClock.now - answered < .seconds(10))
+        // The same notification dropped the session from B's cache (before it closed the stream): B refuses the token
+        // now, not when its cached check would have expired.
+        let refused = try await APIClient(baseURL: b.baseURL).send(.GET, "/api/conversations", token: carol.token)
+        #expect(refused.status == 401)
 
         // Kill every LISTEN connection (both instances'), send meanwhile, and check nothing is lost: the listeners
         // reconnect and look at the tables.
