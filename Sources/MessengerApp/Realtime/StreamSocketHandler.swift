@@ -15,8 +15,6 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
-    private static let crlf = ByteBuffer(string: "\r\n")
-
     private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
 
     private var context: ChannelHandlerContext?
@@ -72,7 +70,8 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func writeHead(_ head: ByteBuffer, opening: ByteBuffer) {
         guard let context else { return }
         context.write(self.wrapOutboundOut(.byteBuffer(head)), promise: nil)
-        _ = self.write(frame: opening)
+        var chunks = ChunkedFrameCache()
+        _ = self.write(frame: opening, chunks: &chunks)
         self.flush()
     }
 
@@ -81,7 +80,8 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func send(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
         guard let context, !self.ended else { return self.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = context.eventLoop.makePromise(of: Void.self)
-        self.writeFramed(frame, context: context, promise: promise)
+        var chunks = ChunkedFrameCache()
+        self.writeFramed(frame, context: context, chunks: &chunks, promise: promise)
         self.flush()
         return promise.futureResult
     }
@@ -92,7 +92,10 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard let context, !self.ended else { return }
         // Written even to a backed-up connection: it is the last thing this response says (a replaced stream that
         // missed its `closed` event would reconnect and evict another).
-        if let frame { self.writeFramed(frame, context: context) }
+        if let frame {
+            var chunks = ChunkedFrameCache()
+            self.writeFramed(frame, context: context, chunks: &chunks)
+        }
         self.ended = true
         let channel = context.channel
         if self.chunked ?? false {
@@ -107,22 +110,22 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// Writes one SSE frame as body bytes, without flushing (see ``flush()``). False when the connection already
     /// holds more unsent bytes than its high-water mark: the client does not keep up.
-    func write(frame: ByteBuffer) -> Bool {
+    /// - Parameter chunks: the batch's chunk encodings (a frame written to many connections is encoded once).
+    func write(frame: ByteBuffer, chunks: inout ChunkedFrameCache) -> Bool {
         guard let context, !self.ended, frame.readableBytes > 0 else { return true }
         guard context.channel.isWritable else { return false }
-        self.writeFramed(frame, context: context)
+        self.writeFramed(frame, context: context, chunks: &chunks)
         return true
     }
 
-    /// Writes `frame` as body bytes (a chunk when the body is chunked); `promise` completes with its last part.
-    private func writeFramed(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+    /// Writes `frame` as body bytes (one chunk when the body is chunked); `promise` completes when it is written.
+    private func writeFramed(
+        _ frame: ByteBuffer, context: ChannelHandlerContext, chunks: inout ChunkedFrameCache,
+        promise: EventLoopPromise<Void>? = nil
+    ) {
         if self.chunked ?? false {
-            var header = context.channel.allocator.buffer(capacity: 8)
-            header.writeString(String(frame.readableBytes, radix: 16))
-            header.writeStaticString("\r\n")
-            context.write(self.wrapOutboundOut(.byteBuffer(header)), promise: nil)
-            context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: nil)
-            context.write(self.wrapOutboundOut(.byteBuffer(Self.crlf)), promise: promise)
+            let chunk = chunks.chunk(for: frame, allocator: context.channel.allocator)
+            context.write(self.wrapOutboundOut(.byteBuffer(chunk)), promise: promise)
         } else {
             context.write(self.wrapOutboundOut(.byteBuffer(frame)), promise: promise)
         }

@@ -233,9 +233,10 @@ public final class Subscriber: Sendable {
         var handlers: [StreamSocketHandler] = []
         handlers.reserveCapacity(writes.count)
         var slow: [Subscriber] = []
+        var chunks = ChunkedFrameCache()
         for (subscriber, frame) in writes {
             guard case .socket(let handler, _) = subscriber.output, subscriber.isOpen else { continue }
-            if handler.write(frame: frame) {
+            if handler.write(frame: frame, chunks: &chunks) {
                 handlers.append(handler)
             } else {
                 slow.append(subscriber)
