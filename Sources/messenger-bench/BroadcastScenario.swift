@@ -44,6 +44,7 @@ func runBroadcast(_ b: Bench, _ s: BroadcastSizes) async throws -> ScenarioRepor
         }
     }
     var timeToLast: [UInt64] = []
+    var timeToFirst: [UInt64] = []
     var perReceipt: [UInt64] = []
     var postLatencies: [UInt64] = []
     var lost = 0
@@ -68,6 +69,7 @@ func runBroadcast(_ b: Bench, _ s: BroadcastSizes) async throws -> ScenarioRepor
         if round > 0 {
             let got = times.filter { $0 != 0 }
             if let last = got.max() { timeToLast.append(last &- t0) }
+            if let first = got.min() { timeToFirst.append(first &- t0) }
             perReceipt.append(contentsOf: got.map { $0 &- t0 })
         }
         try await sleep(seconds: 0.02)
@@ -79,9 +81,14 @@ func runBroadcast(_ b: Bench, _ s: BroadcastSizes) async throws -> ScenarioRepor
     r.metric("lost", Double(lost), "", decimals: 0)
     r.metric("duplicated", Double(state.current.duplicated), "", decimals: 0)
     r.latency("time to last", LatencySummary(nanoseconds: timeToLast), p95: false, max: true)
+    // The first member's receipt is the send plus the dispatcher's read; from there to the last is the fan-out itself
+    // (the server's writes and this client's reads, on the same cores).
+    r.latency("time to first", LatencySummary(nanoseconds: timeToFirst), p95: false, max: false)
     r.latency("per receipt", LatencySummary(nanoseconds: perReceipt), p95: false, max: false)
     r.latency("POST", LatencySummary(nanoseconds: postLatencies))
-    r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
+    // Per message sent (each reaching the whole group): what one fan-out costs the server, the database and this
+    // client, whose reading of the group's streams runs on the same cores as the server's writing.
+    r.cpu(from: cpu0, to: cpu1, server: (server0, server1), perMessage: s.repeats)
     if lost > 0 { r.errors.append("\(lost) receipts missing after \(b.graceSeconds) s") }
     if state.current.duplicated > 0 { r.errors.append("\(state.current.duplicated) duplicate receipts") }
     if !failures.isEmpty { r.errors.append("\(failures.count) sends failed; first: \(failures[0])") }

@@ -49,6 +49,10 @@ struct ScenarioReport: Sendable {
         }
         let user = end.userSeconds - start.userSeconds
         let sys = end.systemSeconds - start.systemSeconds
+        if let messages, messages > 0 {
+            // On one machine the client's share matters: its CPU competes with the server's for the same cores.
+            metric("client CPU per message", (user + sys) * 1000 / Double(messages), "ms", decimals: 3)
+        }
         metric("client CPU user", user, "s", decimals: 2)
         metric("client CPU sys", sys, "s", decimals: 2)
         metric("client CPU", wall > 0 ? (user + sys) / wall * 100 : 0, "% of 1 core", decimals: 1)
@@ -154,6 +158,10 @@ struct RunReport {
         case "broadcast":
             if let x = v("time to last p50", 3), let y = v("time to last p99", 3) {
                 parts.append("last receipt p50 \(x) ms, p99 \(y) ms")
+            }
+            if let x = v("time to first p50", 3) { parts.append("first p50 \(x) ms") }
+            if let x = v("server CPU per message", 2), let y = v("client CPU per message", 2) {
+                parts.append("CPU per message: server \(x) ms, client \(y) ms")
             }
             if let x = v("lost", 0) { parts.append("lost \(x)") }
         case "resume":
