@@ -20,6 +20,7 @@ struct JSONObjectWriterTests {
         "quote \" backslash \\ slash / both \\\"",
         String(String.UnicodeScalarView((0..<0x20).map { Unicode.Scalar(UInt8($0)) })),
         "line \u{2028} paragraph \u{2029} end",
+        "dash — euro € per mille ‰ (E2 80 but not a separator)\u{2028}",
         "😀👩‍👩‍👧 𝄞 \u{10FFFF} astral",
         "é ü 中文 العربية \u{7F} \u{85} \u{A0} \u{FEFF}",
         "<script>alert(1)</script> {\"a\":1} \\u0000",
