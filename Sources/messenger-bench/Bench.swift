@@ -25,12 +25,18 @@ struct Bench: Sendable {
 
     /// Parses the sequence number back out of a message's content ("m <run> <tag> <seq>"); nil for others.
     func sequence(in event: SSEEvent, tag: String) -> Int? {
+        guard let (found, sequence) = self.taggedSequence(in: event), found == tag else { return nil }
+        return sequence
+    }
+
+    /// The tag and sequence number of one of this run's messages ("m <run> <tag> <n>").
+    func taggedSequence(in event: SSEEvent) -> (tag: Substring, sequence: Int)? {
         guard event.type == "message",
             let message = try? JSONDecoder().decode(MessageDTO.self, from: Data(event.data))
         else { return nil }
         let parts = message.content.split(separator: " ")
-        guard parts.count == 4, parts[0] == "m", parts[1] == runId, parts[2] == tag else { return nil }
-        return Int(parts[3])
+        guard parts.count == 4, parts[0] == "m", parts[1] == runId, let sequence = Int(parts[3]) else { return nil }
+        return (parts[2], sequence)
     }
 
     /// CPU seconds so far of the server's process tree and of the database's (when their pids are known).

@@ -98,6 +98,11 @@ struct DeliveryOptions: ParsableArguments {
 
     @Flag(help: "Hold a foreign transaction (with an xid, idle) open on the database during `delivery` (needs --database-url).")
     var foreignTransaction = false
+
+    @Option(
+        help:
+            "Seconds of paced sending at the same rate before `delivery` measures, reported on their own (default 1, quick 0): the server is still settling the streams just opened then.")
+    var warmupSeconds: Int?
 }
 
 struct ConnectionOptions: ParsableArguments {
@@ -174,7 +179,7 @@ extension DeliveryOptions {
         DeliverySizes(
             rate: rate ?? (quick ? 50 : 200), seconds: deliveryDuration ?? (quick ? 3 : 10),
             idle: idle ?? (quick ? 50 : 1000), pairs: pairs ?? (quick ? 4 : 10), subscribeURL: subscribeURL,
-            foreignTransaction: foreignTransaction)
+            foreignTransaction: foreignTransaction, warmupSeconds: max(0, warmupSeconds ?? (quick ? 0 : 1)))
     }
 }
 

@@ -12,6 +12,8 @@ struct DeliverySizes: Sendable {
     var subscribeURL: String? = nil
     /// A foreign idle transaction holds an xid during the run.
     var foreignTransaction = false
+    /// Seconds of sending before the measured run, reported on their own.
+    var warmupSeconds = 0
 }
 
 func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport {
@@ -35,27 +37,47 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
     }
     let idleUsers = try await b.api.login(usernames: b.usernames("i", s.idle), width: 32)
 
-    struct State {
+    /// The sends and receipts of one phase (the warm-up, tag "w", or the measured run, tag "d").
+    struct Phase {
         var sentAt: [UInt64]
         var receivedAt: [UInt64]
         var received = 0
+
+        init(count: Int) {
+            self.sentAt = Array(repeating: 0, count: count)
+            self.receivedAt = Array(repeating: 0, count: count)
+        }
+    }
+    struct State {
+        var measured: Phase
+        var warmup: Phase
         var duplicated = 0
         var misdelivered = 0
         var idleMessages = 0
+
+        subscript(warmup warmup: Bool) -> Phase {
+            get { warmup ? self.warmup : self.measured }
+            set {
+                if warmup { self.warmup = newValue } else { self.measured = newValue }
+            }
+        }
     }
-    let state = Locked(State(sentAt: Array(repeating: 0, count: total), receivedAt: Array(repeating: 0, count: total)))
+    let warmupTotal = s.rate * s.warmupSeconds
+    let state = Locked(State(measured: Phase(count: total), warmup: Phase(count: warmupTotal)))
     let pairs = s.pairs
     log("delivery: opening \(s.idle) idle + \(s.pairs) recipient streams")
     let idleStreams = try await b.openStreams(idleUsers, on: streamTarget) { _, event in
         if event.type == "message" { state.withLock { $0.idleMessages += 1 } }
     }
     let recipientStreams = try await b.openStreams(recipients, on: streamTarget) { index, event in
-        guard let seq = b.sequence(in: event, tag: "d"), seq >= 0, seq < total else { return }
+        guard let (tag, seq) = b.taggedSequence(in: event), tag == "d" || tag == "w" else { return }
+        let phase = tag == "w"
         state.withLock { st in
+            guard seq >= 0, seq < st[warmup: phase].receivedAt.count else { return }
             if seq % pairs != index { st.misdelivered += 1 }
-            if st.receivedAt[seq] == 0 {
-                st.receivedAt[seq] = event.receivedAt
-                st.received += 1
+            if st[warmup: phase].receivedAt[seq] == 0 {
+                st[warmup: phase].receivedAt[seq] = event.receivedAt
+                st[warmup: phase].received += 1
             } else {
                 st.duplicated += 1
             }
@@ -70,31 +92,57 @@ func runDelivery(_ b: Bench, _ s: DeliverySizes) async throws -> ScenarioReport 
         try await sleep(seconds: 0.5)
     }
     defer { if let foreign { kill(foreign, SIGTERM) } }
+    /// Sends one phase at the rate and waits until its messages arrived (or the grace time passed).
+    func run(warmup phase: Bool, tag: String, count: Int) async -> (PacedResult, complete: Bool) {
+        let paced = await pacedSend(
+            b, total: count, rate: Double(s.rate), senders: senders, conversations: conversations, tag: tag
+        ) { seq, at in
+            state.withLock { $0[warmup: phase].sentAt[seq] = at }
+        }
+        let okCount = paced.succeeded.filter { $0 }.count
+        let complete = await waitUntil(seconds: b.graceSeconds) {
+            state.withLock { st in
+                st[warmup: phase].received >= okCount
+                    && (0..<count).allSatisfy { !paced.succeeded[$0] || st[warmup: phase].receivedAt[$0] != 0 }
+            }
+        }
+        return (paced, complete)
+    }
+    /// Send-to-receipt latencies of a phase's sends that succeeded, and how many of them never arrived.
+    func phaseLatencies(_ phase: Phase, _ succeeded: [Bool]) -> (latencies: [UInt64], lost: Int) {
+        var latencies: [UInt64] = []
+        var lost = 0
+        for seq in succeeded.indices where succeeded[seq] {
+            if phase.receivedAt[seq] != 0 {
+                latencies.append(phase.receivedAt[seq] &- phase.sentAt[seq])
+            } else {
+                lost += 1
+            }
+        }
+        return (latencies, lost)
+    }
+    // Right after a thousand streams opened the server is still finishing their work (presence, the tails of the
+    // opens) and the tables are fresh: the first second's sends measure that, not delivery at a steady rate. They are
+    // reported on their own.
+    var warmupLost = 0
+    if warmupTotal > 0 {
+        let (warmup, _) = await run(warmup: true, tag: "w", count: warmupTotal)
+        let (warmupLatencies, lost) = phaseLatencies(state.current.warmup, warmup.succeeded)
+        warmupLost = lost
+        let summary = LatencySummary(nanoseconds: warmupLatencies)
+        r.metric("warm-up delivery p99", summary.p99, "ms", decimals: 3)
+        r.metric("warm-up delivery max", summary.max, "ms", decimals: 3)
+        r.notes.append("\(s.warmupSeconds) s of warm-up sends before the measured run, reported as warm-up only")
+    }
     let cpu0 = CPUSample.now()
     let server0 = b.serverCPUSeconds()
-    let paced = await pacedSend(
-        b, total: total, rate: Double(s.rate), senders: senders, conversations: conversations, tag: "d"
-    ) { seq, at in
-        state.withLock { $0.sentAt[seq] = at }
-    }
+    let (paced, complete) = await run(warmup: false, tag: "d", count: total)
     let okCount = paced.succeeded.filter { $0 }.count
-    let complete = await waitUntil(seconds: b.graceSeconds) {
-        state.withLock { st in
-            st.received >= okCount && (0..<total).allSatisfy { !paced.succeeded[$0] || st.receivedAt[$0] != 0 }
-        }
-    }
     let cpu1 = CPUSample.now()
     let server1 = b.serverCPUSeconds()
     let st = state.current
-    var latencies: [UInt64] = []
-    var lost = 0
-    for seq in 0..<total where paced.succeeded[seq] {
-        if st.receivedAt[seq] != 0 {
-            latencies.append(st.receivedAt[seq] &- st.sentAt[seq])
-        } else {
-            lost += 1
-        }
-    }
+    var (latencies, lost) = phaseLatencies(st.measured, paced.succeeded)
+    lost += warmupLost
     let closedIdle = idleStreams.filter(\.isClosed).count
     let closedRecipients = recipientStreams.filter(\.isClosed).count
     r.metric("messages sent", Double(okCount), "", decimals: 0)

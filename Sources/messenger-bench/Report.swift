@@ -151,6 +151,9 @@ struct RunReport {
             if let x = v("delivery p50", 3), let y = v("delivery p99", 3), let z = v("delivery max", 3) {
                 parts.append("p50 \(x) ms, p99 \(y) ms, max \(z) ms")
             }
+            if let x = v("warm-up delivery p99", 3), let y = v("warm-up delivery max", 3) {
+                parts.append("warm-up p99 \(x) ms, max \(y) ms")
+            }
             if let x = v("lost", 0) { parts.append("lost \(x)") }
         case "connections":
             if let x = v("held", 0) { parts.append("held \(x)") }
