@@ -101,7 +101,8 @@ struct DeliveryOptions: ParsableArguments {
 
     @Option(
         help:
-            "Seconds of paced sending at the same rate before `delivery` measures, reported on their own (default 1, quick 0): the server is still settling the streams just opened then.")
+            "Seconds of paced sending at the same rate before `delivery` measures, reported on their own (default 1, quick 0): the server is still settling the streams just opened then."
+    )
     var warmupSeconds: Int?
 }
 
