@@ -80,8 +80,7 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func send(_ frame: ByteBuffer) -> EventLoopFuture<Void> {
         guard let context, !self.ended else { return self.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         let promise = context.eventLoop.makePromise(of: Void.self)
-        var chunks = ChunkedFrameCache()
-        self.writeFramed(frame, context: context, chunks: &chunks, promise: promise)
+        self.writeFramed(frame, context: context, promise: promise)
         self.flush()
         return promise.futureResult
     }
@@ -92,10 +91,7 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard let context, !self.ended else { return }
         // Written even to a backed-up connection: it is the last thing this response says (a replaced stream that
         // missed its `closed` event would reconnect and evict another).
-        if let frame {
-            var chunks = ChunkedFrameCache()
-            self.writeFramed(frame, context: context, chunks: &chunks)
-        }
+        if let frame { self.writeFramed(frame, context: context) }
         self.ended = true
         let channel = context.channel
         if self.chunked ?? false {
@@ -116,6 +112,12 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard context.channel.isWritable else { return false }
         self.writeFramed(frame, context: context, chunks: &chunks)
         return true
+    }
+
+    /// Writes one frame on its own (not part of a batch): its chunk is built for it alone.
+    private func writeFramed(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        var chunks = ChunkedFrameCache()
+        self.writeFramed(frame, context: context, chunks: &chunks, promise: promise)
     }
 
     /// Writes `frame` as body bytes (one chunk when the body is chunked); `promise` completes when it is written.
