@@ -63,6 +63,9 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     // What idle streams cost while nothing happens (heartbeats, session checks, the safety look).
     try await sleep(seconds: 0.5)
     let idle0 = (nowNs(), b.serverCPUSeconds())
+    // What one stream costs to open, the half second after included (the opens' tails: presence, logging): on one
+    // machine the client's share competes with the server's for the same cores, and the sum bounds the connect time.
+    r.cpuPerUnit("stream opened", count: established.count, from: cpu0, to: CPUSample.now(), server: (server0, idle0.1))
     try await sleep(seconds: s.holdSeconds)
     let idle1 = (nowNs(), b.serverCPUSeconds())
     let idleWall = Double(idle1.0 - idle0.0) / 1e9

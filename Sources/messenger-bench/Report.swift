@@ -65,6 +65,22 @@ struct ScenarioReport: Sendable {
         metric("measured wall time", wall, "s", decimals: 2)
     }
 
+    /// Server, database and client (this process) CPU per unit of work over a phase, in microseconds.
+    mutating func cpuPerUnit(
+        _ unit: String, count: Int, from start: CPUSample, to end: CPUSample, server: (ServerCPU, ServerCPU)
+    ) {
+        guard count > 0 else { return }
+        let perUnit = 1e6 / Double(count)
+        if let a = server.0.server, let b = server.1.server {
+            metric("server CPU per \(unit)", (b - a) * perUnit, "µs", decimals: 0)
+        }
+        if let a = server.0.database, let b = server.1.database {
+            metric("database CPU per \(unit)", (b - a) * perUnit, "µs", decimals: 0)
+        }
+        let client = end.userSeconds - start.userSeconds + end.systemSeconds - start.systemSeconds
+        metric("client CPU per \(unit)", client * perUnit, "µs", decimals: 0)
+    }
+
     func value(_ name: String) -> Double? { metrics.first(where: { $0.name == name })?.value }
 
     var jsonObject: [String: Any] {
@@ -158,6 +174,12 @@ struct RunReport {
         case "connections":
             if let x = v("held", 0) { parts.append("held \(x)") }
             if let x = v("server bytes/connection", 0) { parts.append("\(x) B/conn") }
+            if let x = v("connect time", 2) { parts.append("opened in \(x) s") }
+            if let x = v("server CPU per stream opened", 0), let y = v("database CPU per stream opened", 0),
+                let z = v("client CPU per stream opened", 0)
+            {
+                parts.append("CPU per stream: server \(x) µs, database \(y) µs, client \(z) µs")
+            }
         case "broadcast":
             if let x = v("time to last p50", 3), let y = v("time to last p99", 3) {
                 parts.append("last receipt p50 \(x) ms, p99 \(y) ms")
