@@ -204,9 +204,8 @@ private final class SSEHandler: ChannelInboundHandler {
                 processLine(UnsafeRawBufferPointer(rebasing: raw[start..<end]), at: at)
             } else {
                 line.append(contentsOf: raw[start..<end])
-                let whole = line
+                line.withUnsafeBytes { processLine($0, at: at) }
                 line.removeAll(keepingCapacity: true)
-                whole.withUnsafeBytes { processLine($0, at: at) }
             }
             start = end + 1
         }
