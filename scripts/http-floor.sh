@@ -4,18 +4,23 @@
 #   - this server's `GET /healthz` (its middleware, routing and a JSON answer; no token, no database),
 #   - this server's send (POST /api/conversations/{id}/messages: everything),
 # with 1 connection (sequential) and 32, 5 s each. CPU from /proc/<pid>/stat (user + system) over the run, divided
-# by the requests wrk counted. Needs wrk (apt-get install wrk) and the release build (swift build -c release).
+# by the requests wrk counted. Needs wrk (apt-get install wrk); builds both servers in release mode.
 #
-#   scripts/http-floor.sh            # SECONDS_EACH=5 ROUNDS=2 by default
+#   scripts/http-floor.sh                                   # SECONDS_EACH=5 ROUNDS=2 by default
+#   FLOOR_SERVER_BIN=/path/to/messenger scripts/http-floor.sh   # another build of this server instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 SECONDS_EACH=${SECONDS_EACH:-5}
 ROUNDS=${ROUNDS:-2}
 command -v wrk >/dev/null || { echo "http-floor.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 (cd scripts/http-floor && swift build -c release >&2)
 FLOOR_BIN=scripts/http-floor/.build/release/http-floor
-SERVER_BIN=${FLOOR_SERVER_BIN:-$(swift build -c release --show-bin-path)/messenger}
+if [[ -n "${FLOOR_SERVER_BIN:-}" ]]; then
+    SERVER_BIN=$FLOOR_SERVER_BIN
+else
+    swift build -c release --product messenger >&2
+    SERVER_BIN=$(swift build -c release --show-bin-path)/messenger
+fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 DATA=$(mktemp -d /tmp/http-floor.XXXXXX)
 chmod 755 "$DATA"
@@ -34,8 +39,9 @@ PIDS+=("$FLOOR_PID")
 "$SERVER_BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" --dev-login </dev/null >"$DATA/server.log" 2>&1 &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
-for _ in $(seq 1 240); do
+for i in $(seq 1 240); do
     curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && curl -fsS -o /dev/null -X POST "http://127.0.0.1:$FLOOR_PORT/api/conversations/1/messages" 2>/dev/null && break
+    if [[ $i -eq 240 ]]; then echo "http-floor.sh: servers not ready after 120 s; their logs:" >&2; tail -20 "$DATA/server.log" "$DATA/floor.log" >&2; exit 1; fi
     sleep 0.5
 done
 login() { curl -fsS -X POST "http://127.0.0.1:$PORT/api/login" -H 'content-type: application/json' -d "{\"username\":\"$1\"}" | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])'; }
