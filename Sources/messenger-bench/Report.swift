@@ -39,20 +39,11 @@ struct ScenarioReport: Sendable {
     /// message (the issue 16 targets: server ≤ 0.10 ms, database ≤ 0.15 ms).
     mutating func cpu(from start: CPUSample, to end: CPUSample, server: (ServerCPU, ServerCPU), perMessage messages: Int? = nil) {
         let wall = Double(end.wallNs - start.wallNs) / 1e9
-        if let messages, messages > 0 {
-            if let a = server.0.server, let b = server.1.server {
-                metric("server CPU per message", (b - a) * 1000 / Double(messages), "ms", decimals: 3)
-            }
-            if let a = server.0.database, let b = server.1.database {
-                metric("database CPU per message", (b - a) * 1000 / Double(messages), "ms", decimals: 3)
-            }
+        if let messages {
+            self.cpuPerUnit("message", count: messages, from: start, to: end, server: server, inMilliseconds: true)
         }
         let user = end.userSeconds - start.userSeconds
         let sys = end.systemSeconds - start.systemSeconds
-        if let messages, messages > 0 {
-            // On one machine the client's share matters: its CPU competes with the server's for the same cores.
-            metric("client CPU per message", (user + sys) * 1000 / Double(messages), "ms", decimals: 3)
-        }
         metric("client CPU user", user, "s", decimals: 2)
         metric("client CPU sys", sys, "s", decimals: 2)
         metric("client CPU", wall > 0 ? (user + sys) / wall * 100 : 0, "% of 1 core", decimals: 1)
@@ -65,20 +56,23 @@ struct ScenarioReport: Sendable {
         metric("measured wall time", wall, "s", decimals: 2)
     }
 
-    /// Server, database and client (this process) CPU per unit of work over a phase, in microseconds.
+    /// Server, database and client (this process) CPU per unit of work over a phase, in microseconds (or
+    /// milliseconds). On one machine the client's share matters: its CPU competes with the server's for the same cores.
     mutating func cpuPerUnit(
-        _ unit: String, count: Int, from start: CPUSample, to end: CPUSample, server: (ServerCPU, ServerCPU)
+        _ unit: String, count: Int, from start: CPUSample, to end: CPUSample, server: (ServerCPU, ServerCPU),
+        inMilliseconds: Bool = false
     ) {
         guard count > 0 else { return }
-        let perUnit = 1e6 / Double(count)
+        let perUnit = (inMilliseconds ? 1e3 : 1e6) / Double(count)
+        let (symbol, decimals) = inMilliseconds ? ("ms", 3) : ("µs", 0)
         if let a = server.0.server, let b = server.1.server {
-            metric("server CPU per \(unit)", (b - a) * perUnit, "µs", decimals: 0)
+            metric("server CPU per \(unit)", (b - a) * perUnit, symbol, decimals: decimals)
         }
         if let a = server.0.database, let b = server.1.database {
-            metric("database CPU per \(unit)", (b - a) * perUnit, "µs", decimals: 0)
+            metric("database CPU per \(unit)", (b - a) * perUnit, symbol, decimals: decimals)
         }
         let client = end.userSeconds - start.userSeconds + end.systemSeconds - start.systemSeconds
-        metric("client CPU per \(unit)", client * perUnit, "µs", decimals: 0)
+        metric("client CPU per \(unit)", client * perUnit, symbol, decimals: decimals)
     }
 
     func value(_ name: String) -> Double? { metrics.first(where: { $0.name == name })?.value }
