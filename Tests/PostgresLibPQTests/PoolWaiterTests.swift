@@ -20,6 +20,12 @@ struct PoolWaiterTests {
         return (held, release)
     }
 
+    /// For loops that wait for a state: ends with the test's time limit (which cancels) instead of spinning on.
+    static func yieldUnlessOverTime() async throws {
+        try Task.checkCancellation()
+        await Task.yield()
+    }
+
     @Test("a waiter whose task is cancelled before it enqueues does not wait past its deadline", .timeLimit(.minutes(1)))
     func cancelledBeforeEnqueue() async throws {
         let pool = try await BindRoundTripTests.pool(size: 1, timeout: .seconds(30))
@@ -36,6 +42,36 @@ struct PoolWaiterTests {
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(throws: CancellationError.self) { try outcome.get() }
         #expect(pool.waitingCount == 0)
+        release.finish()
+        try await held.value
+    }
+
+    @Test("each waiter times out at its own deadline, and again after a quiet spell", .timeLimit(.minutes(1)))
+    func deadlinesPerWaiter() async throws {
+        let timeout = Duration.milliseconds(400)
+        let pool = try await BindRoundTripTests.pool(size: 1, timeout: timeout)
+        defer { Task { await pool.shutdown() } }
+        let (held, release) = await Self.holdOnlyConnection(pool)
+        let first = Task { try await pool.query("SELECT 1") }
+        while pool.waitingCount < 1 { try await Self.yieldUnlessOverTime() }
+        try await Task.sleep(for: .milliseconds(200))
+        // The second waiter's deadline comes 200 ms after the first one's: the first timing out must not take it along.
+        let secondStart = ContinuousClock.now
+        let second = Task { try await pool.query("SELECT 1") }
+        while pool.waitingCount < 2 { try await Self.yieldUnlessOverTime() }
+        let firstError = try await #require(throws: PostgresError.self) { try await first.value }
+        #expect(firstError.kind == .poolTimeout)
+        #expect(pool.waitingCount == 1)
+        let secondError = try await #require(throws: PostgresError.self) { try await second.value }
+        #expect(secondError.kind == .poolTimeout)
+        #expect(ContinuousClock.now - secondStart >= timeout)
+        // Nobody waits now, so the deadline watcher has ended; the next waiter must start it again (else it would wait
+        // for the held connection until the time limit).
+        #expect(pool.waitingCount == 0)
+        let thirdStart = ContinuousClock.now
+        let thirdError = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(thirdError.kind == .poolTimeout)
+        #expect(ContinuousClock.now - thirdStart >= timeout)
         release.finish()
         try await held.value
     }

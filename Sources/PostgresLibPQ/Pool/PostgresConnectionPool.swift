@@ -30,6 +30,8 @@ public final class PostgresConnectionPool: Service, Sendable {
 
     private struct Waiter {
         var id: Int
+        /// When the caller stops waiting and gets ``PostgresError/Kind/poolTimeout``.
+        var deadline: ContinuousClock.Instant
         var continuation: CheckedContinuation<PostgresConnection?, any Error>
     }
 
@@ -40,6 +42,8 @@ public final class PostgresConnectionPool: Service, Sendable {
         var nextWaiterID = 0
         var nextConnectionID = 0
         var isShutdown = false
+        /// Fails waiters whose deadline has passed; runs only while someone waits (see ``watchDeadlines()``).
+        var deadlineWatcher: Task<Void, Never>?
     }
 
     /// - Parameters:
@@ -74,15 +78,17 @@ public final class PostgresConnectionPool: Service, Sendable {
 
     /// Closes all connections and fails waiting callers. Idempotent.
     public func shutdown() async {
-        let (idle, waiters) = self.state.withLock { state -> ([PostgresConnection], [Waiter]) in
-            if state.isShutdown { return ([], []) }
+        let (idle, waiters, watcher) = self.state.withLock { state -> ([PostgresConnection], [Waiter], Task<Void, Never>?) in
+            if state.isShutdown { return ([], [], nil) }
             state.isShutdown = true
             defer {
                 state.idle.removeAll()
                 state.waiters.removeAll()
+                state.deadlineWatcher = nil
             }
-            return (state.idle, state.waiters)
+            return (state.idle, state.waiters, state.deadlineWatcher)
         }
+        watcher?.cancel()
         for waiter in waiters {
             waiter.continuation.resume(throwing: Self.shutdownError)
         }
@@ -211,50 +217,66 @@ public final class PostgresConnectionPool: Service, Sendable {
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        let timeout = self.acquireTimeout
-        return try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
-            group.addTask {
-                do {
-                    try await Task.sleep(for: timeout)
-                } catch {
-                    // Cancelled: the caller's task was, or a connection came. Either way leave the queue.
-                    self.failWaiter(id: id, with: CancellationError())
-                    return nil
-                }
-                // Time is up: if we are still waiting, leave the queue with an error.
-                self.failWaiter(id: id, with: PostgresError(kind: .poolTimeout, serverMessage: "no connection free within \(timeout)"))
-                return nil
-            }
-            let connection = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    // Re-check under the lock: a connection may have come back since `acquire` decided to wait.
-                    enum Outcome { case enqueued, shutdown, cancelled, connection(PostgresConnection), slot }
-                    let outcome = self.state.withLock { state -> Outcome in
-                        if state.isShutdown { return .shutdown }
-                        // Cancelled before we got here: the cancellation handler found nothing to remove, so
-                        // enqueueing now would wait with no deadline and nobody to wake us.
-                        if Task.isCancelled { return .cancelled }
-                        if let connection = state.idle.popLast() { return .connection(connection) }
-                        if state.openCount < self.maximumConnections {
-                            state.openCount += 1
-                            return .slot
-                        }
-                        state.waiters.append(Waiter(id: id, continuation: continuation))
-                        return .enqueued
+        let deadline = ContinuousClock.now + self.acquireTimeout
+        // No timer per waiter: under load half the sends wait here, and a child task with its own `Task.sleep` cost
+        // each of them a task, a libdispatch timer and two wake-ups. One watcher serves every waiter instead.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                // Re-check under the lock: a connection may have come back since `acquire` decided to wait.
+                enum Outcome { case enqueued, shutdown, cancelled, connection(PostgresConnection), slot }
+                let outcome = self.state.withLock { state -> Outcome in
+                    if state.isShutdown { return .shutdown }
+                    // Cancelled before we got here: the cancellation handler found nothing to remove, so
+                    // enqueueing now would wait until the deadline with nobody to wake us sooner.
+                    if Task.isCancelled { return .cancelled }
+                    if let connection = state.idle.popLast() { return .connection(connection) }
+                    if state.openCount < self.maximumConnections {
+                        state.openCount += 1
+                        return .slot
                     }
-                    switch outcome {
-                    case .enqueued: break
-                    case .shutdown: continuation.resume(throwing: Self.shutdownError)
-                    case .cancelled: continuation.resume(throwing: CancellationError())
-                    case .connection(let connection): continuation.resume(returning: connection)
-                    case .slot: continuation.resume(returning: nil)
+                    state.waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation))
+                    if state.deadlineWatcher == nil {
+                        state.deadlineWatcher = Task { await self.watchDeadlines() }
                     }
+                    return .enqueued
                 }
-            } onCancel: {
-                self.failWaiter(id: id, with: CancellationError())
+                switch outcome {
+                case .enqueued: break
+                case .shutdown: continuation.resume(throwing: Self.shutdownError)
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .connection(let connection): continuation.resume(returning: connection)
+                case .slot: continuation.resume(returning: nil)
+                }
             }
-            group.cancelAll()
-            return connection
+        } onCancel: {
+            self.failWaiter(id: id, with: CancellationError())
+        }
+    }
+
+    /// Fails each waiter at its deadline. Started by the first waiter of a busy spell and ends when nobody waits, so
+    /// an idle pool has no timer; a busy one wakes it about once per ``acquireTimeout`` (waiters are served in order,
+    /// so the first one's deadline is the earliest).
+    private func watchDeadlines() async {
+        while true {
+            let now = ContinuousClock.now
+            let (expired, next) = self.state.withLock { state -> ([Waiter], ContinuousClock.Instant?) in
+                var expired: [Waiter] = []
+                state.waiters.removeAll { waiter in
+                    guard waiter.deadline <= now else { return false }
+                    expired.append(waiter)
+                    return true
+                }
+                let next = state.waiters.lazy.map(\.deadline).min()
+                if next == nil { state.deadlineWatcher = nil }
+                return (expired, next)
+            }
+            for waiter in expired {
+                waiter.continuation.resume(
+                    throwing: PostgresError(kind: .poolTimeout, serverMessage: "no connection free within \(self.acquireTimeout)"))
+            }
+            guard let next else { return }
+            // Cancelled only by `shutdown`, which has already woken every waiter.
+            do { try await Task.sleep(until: next, clock: .continuous) } catch { return }
         }
     }
 
