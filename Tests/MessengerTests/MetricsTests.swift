@@ -84,6 +84,17 @@ import Testing
         #expect(after.value(Names.httpRequests, ["route": "/api/conversations/{id}", "method": "GET", "status": "404"]) == 1)
         #expect(after.value(Names.httpRequests, ["route": "/**", "method": "GET", "status": "404"]) == 1)
         #expect(after.value(Names.httpRequests, ["route": "/api/login", "method": "POST", "status": "200"]) == 2)
+        // The same series again (its handles are kept after the first request), and a method outside HTTP's own set
+        // counted as OTHER, never under its own name.
+        #expect(try await api.send(.GET, "/api/conversations/999999", token: alice.token).status == 404)
+        let propfind = try await RawHTTP.send(RawHTTP.request("PROPFIND", "/api/conversations"), port: server.port)
+        #expect(propfind.status >= 400 && propfind.status < 500)
+        after = try await Self.scrape(server)
+        #expect(after.value(Names.httpRequests, ["route": "/api/conversations/{id}", "method": "GET", "status": "404"]) == 2)
+        #expect(after.value(Names.httpDuration + "_count", ["route": "/api/conversations/{id}", "method": "GET"]) == 2)
+        let otherSeries = after.samples.filter { $0.key.hasPrefix(Names.httpRequests + "{") && $0.key.contains("method=\"OTHER\"") }
+        #expect(otherSeries.values.reduce(0, +) == 1)
+        #expect(!after.text.contains("PROPFIND"))
         #expect(after.value(Names.streamsOpen) == 2)
         // Alice's stream was the first (the registry's position had to be read): a short task opened it. Bob's, with a
         // token this process issued and a registry already live, opened in the turn its request arrived in.

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics: swift-metrics handles backed by one swift-prometheus registry per server.
 ///
@@ -34,6 +35,21 @@ public final class AppMetrics: Sendable {
     private let poolInUse: CoreMetrics.Meter
     private let poolIdle: CoreMetrics.Meter
     private let poolWaiters: CoreMetrics.Meter
+    /// Each request series' handles, made once: the factory's lookup (label hashing under the registry's lock) cost
+    /// more than the increment itself on every request. Routes are the router's patterns and methods a fixed set
+    /// (``seriesMethod(_:)``), so the dictionary stays small.
+    private let requestSeries = Mutex<[RequestSeriesKey: RequestSeries]>([:])
+
+    private struct RequestSeriesKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private struct RequestSeries: Sendable {
+        let count: CoreMetrics.Counter
+        let duration: CoreMetrics.Timer
+    }
 
     public init() {
         let registry = PrometheusCollectorRegistry()
@@ -104,13 +120,30 @@ public final class AppMetrics: Sendable {
     /// One HTTP request: `route` is the router's pattern (`/api/conversations/{id}`), never the raw path, so the
     /// series stay few.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        CoreMetrics.Counter(
-            label: Names.httpRequests,
-            dimensions: [("route", route), ("method", method), ("status", String(status))],
-            factory: self.factory
-        ).increment()
-        CoreMetrics.Timer(label: Names.httpDuration, dimensions: [("route", route), ("method", method)], factory: self.factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
+        let key = RequestSeriesKey(route: route, method: Self.seriesMethod(method), status: status)
+        let series = self.requestSeries.withLock { series in
+            if let known = series[key] { return known }
+            let made = RequestSeries(
+                count: CoreMetrics.Counter(
+                    label: Names.httpRequests,
+                    dimensions: [("route", key.route), ("method", key.method), ("status", String(key.status))],
+                    factory: self.factory),
+                duration: CoreMetrics.Timer(
+                    label: Names.httpDuration, dimensions: [("route", key.route), ("method", key.method)], factory: self.factory))
+            series[key] = made
+            return made
+        }
+        series.count.increment()
+        series.duration.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    /// The `method` label: the methods HTTP defines keep their name, anything else a client makes up is `OTHER`
+    /// (a scanner sending random methods must not create series without bound).
+    static func seriesMethod(_ method: String) -> String {
+        switch method {
+        case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE": method
+        default: "OTHER"
+        }
     }
 
     /// One webhook delivery attempt: `delivered` (2xx), `retry` (timeout, connection error, 5xx, 429: tried again
