@@ -150,9 +150,16 @@ public struct EmbeddedPostgres: Sendable {
         let psql = binaries.appendingPathComponent("psql")
         let args = ["-h", self.socketDirectory, "-p", String(self.port), "-U", self.role, "-d", "postgres", "-tAc"]
         let exists = try self.run(psql, args + ["SELECT 1 FROM pg_database WHERE datname = '\(self.database)'"])
-        if !exists.contains("1") {
+        if !Self.hasRowOne(exists) {
             try self.run(psql, args + ["CREATE DATABASE \"\(self.database)\""])
         }
+    }
+
+    /// Whether psql's `-tA` output holds the row `1`. The output includes psql's standard error, which can hold a
+    /// warning such as `could not change directory to "/tmp/ci31.x"` (run as the `postgres` user from a folder it
+    /// cannot enter): a whole line, never a substring, or a `1` in the folder's name skips `CREATE DATABASE`.
+    static func hasRowOne(_ output: String) -> Bool {
+        output.split(whereSeparator: \.isNewline).contains { $0.trimmingCharacters(in: .whitespaces) == "1" }
     }
 
     @discardableResult
