@@ -1,6 +1,31 @@
+import Foundation
 import PostgresLibPQ
 
 extension PostgresConversationRepository {
+    /// Stores the messages of one send or of a batch (``SendBatcher``): the outcome of each, in order; nil for a send
+    /// that inserted nothing (not a participant, or a retried `clientId`).
+    ///
+    /// `bounded`: the statement waits for a row lock at most ``sendLockTimeout`` (SQLSTATE 55P03 after it).
+    func store(_ sends: [MessageSend], bounded: Bool) async throws -> [StoredSend?] {
+        let lockTimeout = bounded ? Self.sendLockTimeout : nil
+        if sends.count == 1, let send = sends.first {
+            let rows = try await self.pool.query(
+                self.sendStatement(
+                    userID: send.userID, conversationID: send.conversationID, content: send.content, clientID: send.clientID,
+                    lockTimeout: lockTimeout)
+            )
+            guard let row = rows.first else { return [nil] }
+            let (id, createdAt, username, avatar, missedCopies) = try row.decode((Int64, Date, String, String?, Bool).self)
+            return [StoredSend(id: id, createdAt: createdAt, username: username, avatarURL: avatar, missedCopies: missedCopies)]
+        }
+        var outcomes = [StoredSend?](repeating: nil, count: sends.count)
+        for row in try await self.pool.query(self.sendBatchStatement(sends, lockTimeout: lockTimeout)) {
+            let (ordinal, id, createdAt, username, avatar, missedCopies) = try row.decode((Int64, Int64, Date, String, String?, Bool).self)
+            outcomes[Int(ordinal) - 1] = StoredSend(id: id, createdAt: createdAt, username: username, avatarURL: avatar, missedCopies: missedCopies)
+        }
+        return outcomes
+    }
+
     /// The one send statement. Its steps commit together:
     /// - `ins`: the message, if the sender is a participant (a retried `clientId` inserts nothing);
     /// - `conv`: the conversation's last message and activity, only moving forward;
@@ -14,12 +39,15 @@ extension PostgresConversationRepository {
     /// marked by a transaction that took copies and that this statement's snapshot does not see (schema/0011), so
     /// ``bringCopiesForward(conversationID:)`` must repair them. An expression on the row `conv` writes anyway, so the
     /// check costs no read (a second read of the conversation row measurably cost database CPU with 32 senders).
-    func sendStatement(userID: Int64, conversationID: Int64, content: String, clientID: String?) -> PostgresQuery {
+    ///
+    /// `lockTimeout` (a PostgreSQL interval, e.g. `250ms`): how long the statement may wait for a row lock, set for its
+    /// own transaction before it takes any (``SendBatcher``); nil: as long as it takes.
+    func sendStatement(userID: Int64, conversationID: Int64, content: String, clientID: String?, lockTimeout: String? = nil) -> PostgresQuery {
         """
         WITH ins AS (
             INSERT INTO messages (content, user_id, conversation_id, client_id)
             SELECT \(content), \(userID), \(conversationID), \(clientID)
-            WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
+            WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))\(unsafeRaw: Self.lockTimeoutCondition(lockTimeout))
             ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
             RETURNING id, created_at, conversation_id, user_id
         ), conv AS (
@@ -44,8 +72,106 @@ extension PostgresConversationRepository {
         """
     }
 
+    /// How long a send statement in one of ``SendBatcher``'s slots waits for a row lock before it gives up and its sends
+    /// run alone: far above a commit here (~1 ms, a slow disk's flush 100–300 ms), far below a transaction left open.
+    static let sendLockTimeout = "500ms"
+
+    /// `AND set_config('lock_timeout', …, true)` for the insert's condition, or nothing: evaluated before the statement
+    /// locks any row (every later step reads the insert's result), and local to the statement's own transaction.
+    /// Raw text (no bind): the value is ours, written in code, and a constant keeps the statement one prepared plan.
+    static func lockTimeoutCondition(_ lockTimeout: String?) -> String {
+        guard let lockTimeout else { return "" }
+        precondition(lockTimeout.allSatisfy { $0.isLetter || $0.isNumber })
+        return " AND set_config('lock_timeout', '\(lockTimeout)', true) IS NOT NULL"
+    }
+
+    /// The send statement for several sends at once (``SendBatcher``): the same steps as
+    /// ``sendStatement(userID:conversationID:content:clientID:lockTimeout:)``, each over all of the batch's messages.
+    /// - `input`: the sends in order, each with its message id taken up front, so that every answer row names the send
+    ///   it belongs to (a send that inserts nothing — not a participant, or a retried `clientId`, also within the
+    ///   batch — has no answer row and is looked at by itself afterwards);
+    /// - `conv`: each conversation once, with the batch's newest message in it;
+    /// - `members`: each participant row once — a sender's read position moves to their newest message of the batch,
+    ///   activity copies to their conversation's activity (a statement may not update a row twice, hence `targets`);
+    /// - `push` (with push on): one pending push per recipient and conversation, counting the batch's messages to them.
+    func sendBatchStatement(_ sends: [MessageSend], lockTimeout: String? = nil) -> PostgresQuery {
+        let contents = sends.map(\.content)
+        let users = sends.map(\.userID)
+        let conversations = sends.map(\.conversationID)
+        let clients = sends.map(\.clientID)
+        return """
+            WITH input AS MATERIALIZED (
+                SELECT nextval('stream_event_id_seq') AS id, t.content, t.user_id, t.conversation_id, t.client_id, t.ord
+                FROM unnest(\(contents)::text[], \(users)::int8[], \(conversations)::int8[], \(clients)::text[])
+                     WITH ORDINALITY AS t(content, user_id, conversation_id, client_id, ord)
+                WHERE true\(unsafeRaw: Self.lockTimeoutCondition(lockTimeout))
+            ), ins AS (
+                INSERT INTO messages (id, content, user_id, conversation_id, client_id)
+                SELECT i.id, i.content, i.user_id, i.conversation_id, i.client_id FROM input i
+                WHERE EXISTS (SELECT 1 FROM participants p WHERE p.user_id = i.user_id AND p.conversation_id = i.conversation_id)
+                ORDER BY i.ord
+                ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+                RETURNING id, created_at, conversation_id, user_id
+            ), last AS (
+                SELECT conversation_id, max(id) AS id, max(created_at) AS created_at FROM ins GROUP BY conversation_id
+            ), conv AS (
+                UPDATE conversations c SET last_message_id = l.id, last_activity_at = greatest(c.last_activity_at, l.created_at)
+                FROM last l WHERE c.id = l.conversation_id AND (c.last_message_id IS NULL OR c.last_message_id < l.id)
+                RETURNING c.id, c.last_activity_at,
+                          c.copies_taken_by IS NOT NULL AND NOT pg_visible_in_snapshot(c.copies_taken_by, pg_current_snapshot()) AS missed_copies
+            ), readers AS (
+                SELECT conversation_id, user_id, max(id) AS id, max(created_at) AS created_at FROM ins GROUP BY conversation_id, user_id
+            ), targets AS (
+                SELECT p.conversation_id, p.user_id, r.id AS read_id, r.created_at AS read_at, conv.last_activity_at AS activity
+                FROM last l JOIN participants p ON p.conversation_id = l.conversation_id
+                LEFT JOIN readers r ON r.conversation_id = p.conversation_id AND r.user_id = p.user_id
+                LEFT JOIN conv ON conv.id = p.conversation_id
+                WHERE r.id IS NOT NULL OR (p.activity_at IS NOT NULL AND conv.last_activity_at IS NOT NULL)
+            ), members AS (
+                UPDATE participants p
+                SET activity_at = CASE WHEN p.activity_at IS NULL THEN NULL ELSE coalesce(t.activity, p.activity_at) END,
+                    last_read_message_id = CASE WHEN t.read_id IS NOT NULL AND (p.last_read_message_id IS NULL OR p.last_read_message_id < t.read_id)
+                                                THEN t.read_id ELSE p.last_read_message_id END,
+                    messages_read_at = CASE WHEN t.read_id IS NOT NULL AND (p.last_read_message_id IS NULL OR p.last_read_message_id < t.read_id)
+                                            THEN t.read_at ELSE p.messages_read_at END
+                FROM targets t
+                WHERE p.conversation_id = t.conversation_id AND p.user_id = t.user_id
+                  AND ((t.read_id IS NOT NULL AND (p.last_read_message_id IS NULL OR p.last_read_message_id < t.read_id))
+                       OR (p.activity_at IS NOT NULL AND t.activity IS NOT NULL AND p.activity_at <> t.activity))
+            )\(unsafeRaw: self.pushBatchStep)
+            SELECT i.ord, ins.id, ins.created_at, u.username, u.avatar_url, coalesce(conv.missed_copies, false)
+            FROM ins JOIN input i ON i.id = ins.id JOIN users u ON u.id = ins.user_id LEFT JOIN conv ON conv.id = ins.conversation_id
+            """
+    }
+
+    /// ``pushStep`` for a batch: per recipient and conversation one row (the newest message not their own, and how
+    /// many of the batch's messages there are to them), since one statement may not update a pending row twice.
+    var pushBatchStep: String {
+        guard let window = self.pushCoalesceWindow else { return "" }
+        let windowSeconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+        return """
+            , push AS (
+                INSERT INTO push_outbox (recipient_id, conversation_id, message_id, sender_id, next_attempt_at, message_count)
+                SELECT DISTINCT ON (p.user_id, ins.conversation_id)
+                       p.user_id, ins.conversation_id, ins.id, ins.user_id, ins.created_at + \(windowSeconds)::float8 * interval '1 second',
+                       count(*) OVER (PARTITION BY p.user_id, ins.conversation_id)
+                FROM ins JOIN participants p ON p.conversation_id = ins.conversation_id AND p.user_id <> ins.user_id
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM presence_online po JOIN presence_instances pi ON pi.id = po.instance_id
+                    WHERE po.user_id = p.user_id AND pi.heartbeat_at >= now() - \(self.deadAfterSeconds)::float8 * interval '1 second'
+                )
+                -- One order for every sender: concurrent sends lock the pending rows in the same order.
+                ORDER BY p.user_id, ins.conversation_id, ins.id DESC
+                ON CONFLICT (recipient_id, conversation_id) WHERE state = 'pending' DO UPDATE
+                SET message_id = greatest(push_outbox.message_id, excluded.message_id),
+                    sender_id = excluded.sender_id,
+                    message_count = push_outbox.message_count + excluded.message_count
+            )
+            """
+    }
+
     /// Moves a conversation's activity copies up to its activity, after a send that could not see some of them (see
-    /// ``sendStatement(userID:conversationID:content:clientID:)``). A statement of its own, so its snapshot shows the
+    /// ``sendStatement(userID:conversationID:content:clientID:lockTimeout:)``). A statement of its own, so its snapshot shows the
     /// copies that transaction committed; only forward, since a later send may have moved them further already.
     func bringCopiesForward(conversationID: Int64) async throws {
         try await self.pool.query(

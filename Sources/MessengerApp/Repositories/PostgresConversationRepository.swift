@@ -10,13 +10,26 @@ public struct PostgresConversationRepository: ConversationRepository {
     /// Push notifications on: a send records a push for each offline recipient (folded into a pending one within
     /// this window). nil: sending does nothing more.
     let pushCoalesceWindow: Duration?
+    /// Gathers sends that would wait for the database into one statement.
+    let sendBatcher: SendBatcher<MessageSend, StoredSend?>
 
     public init(pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil, pushCoalesceWindow: Duration? = nil) {
         self.pool = pool
+        self.sendBatcher = SendBatcher(limit: Self.sendStatementsAtOnce, maximumBatch: Self.sendsPerStatement) { error in
+            // The database rejected the statement (its transaction rolled back, nothing was stored), or a value could
+            // not be sent. Not after a lost connection: the statement may have committed.
+            guard let error = error as? PostgresError else { return false }
+            return (error.kind == .server && !error.isConnectionError) || error.kind == .invalidBind
+        }
         self.maxGroupSize = maxGroupSize
         self.presenceDeadAfter = presenceDeadAfter
         self.pushCoalesceWindow = pushCoalesceWindow
     }
+
+    /// Send statements at once (``SendBatcher``); sends beyond wait and go together.
+    static let sendStatementsAtOnce = 4
+    /// Sends in one statement at most.
+    static let sendsPerStatement = 32
 
     /// Seconds after which an instance's presence rows no longer count (a huge number when presence is off: the
     /// columns are then dropped from the answer anyway).
@@ -294,12 +307,13 @@ public struct PostgresConversationRepository: ConversationRepository {
     public func createMessage(userID: Int64, conversationID: Int64, content: String, clientID: String?) async throws -> (
         message: Message, created: Bool
     )? {
-        // One statement, so one round trip and one implicit transaction (see ``sendStatement``).
-        let rows = try await self.pool.query(
-            self.sendStatement(userID: userID, conversationID: conversationID, content: content, clientID: clientID)
-        )
-        if let row = rows.first {
-            let (id, createdAt, username, avatar, missedCopies) = try row.decode((Int64, Date, String, String?, Bool).self)
+        // One statement, so one round trip and one implicit transaction (see ``sendStatement``), shared with the
+        // sends that arrive while the database is busy (``SendBatcher``).
+        let send = MessageSend(userID: userID, conversationID: conversationID, content: content, clientID: clientID)
+        if let stored = try await self.sendBatcher.submit(send, execute: { try await self.store($0, bounded: $1) }) {
+            let (id, createdAt, username, avatar, missedCopies) = (
+                stored.id, stored.createdAt, stored.username, stored.avatarURL, stored.missedCopies
+            )
             // Rare (a user gained activity copies while this send ran): repaired before the sender hears back, so
             // any listing after the answer has the order right. The message is committed either way: a failed repair
             // (the database just went away) must not turn it into an error that the client would retry.
