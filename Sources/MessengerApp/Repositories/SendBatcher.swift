@@ -37,7 +37,7 @@ final class SendBatcher<Send: Sendable, Outcome: Sendable>: Sendable {
     private struct State {
         var running = 0
         var queue: [Waiter] = []
-        /// Statements run and sends they carried: for metrics and tests.
+        /// Statements run, and how many of them carried more than one send (for tests).
         var statements = 0
         var batched = 0
     }
