@@ -2,7 +2,6 @@ import Foundation
 import MessengerApp
 import PostgresLibPQ
 import PostgresTestSupport
-import Synchronization
 import Testing
 
 /// The listing's order by activity across 1:1 conversations, small groups and large ones, through sends, joins and
@@ -179,13 +178,6 @@ struct ConversationActivityTests {
         var testDescription: String { self.rawValue }
     }
 
-    /// Whether a task has finished, for polling alongside it.
-    final class Finished: Sendable {
-        private let value = Atomic<Bool>(false)
-        func set() { self.value.store(true, ordering: .releasing) }
-        var isSet: Bool { self.value.load(ordering: .acquiring) }
-    }
-
     @Test(
         "a send racing a transaction that takes activity copies leaves every copy equal to its conversation's activity",
         arguments: CopyTaken.allCases)
@@ -227,13 +219,7 @@ struct ConversationActivityTests {
                 defer { sent.set() }
                 _ = try await api.sendMessage(alice, target, "while copies are taken")
             }
-            while !sent.isSet {
-                let waiting = try await observer.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                ).first!.decode(Int64.self, at: 0)
-                if waiting > 0 { break }
-                try await Task.sleep(for: .milliseconds(2))
-            }
+            try await ServerWithPools.untilLockWaits(observer, unless: sent)
             return send
         }
         try await send.value

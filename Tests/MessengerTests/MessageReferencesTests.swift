@@ -1,7 +1,6 @@
 import Foundation
 import PostgresLibPQ
 import PostgresTestSupport
-import Synchronization
 import Testing
 
 @testable import MessengerApp
@@ -12,13 +11,8 @@ import Testing
 /// message behind whose user or conversation is gone.
 @Suite("Messages without foreign keys: cascades, the last message, and deletes racing sends")
 struct MessageReferencesTests {
-    /// A pool of one connection for the test's own SQL.
-    static func pool(_ server: TestServer) -> PostgresConnectionPool {
-        PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
-    }
-
     static func count(_ pool: PostgresConnectionPool, _ query: PostgresQuery) async throws -> Int64 {
-        try await pool.query(query).first!.decode(Int64.self, at: 0)
+        try await ServerWithPools.count(pool, query)
     }
 
     /// Messages whose user or conversation no longer exists.
@@ -32,31 +26,11 @@ struct MessageReferencesTests {
             """)
     }
 
-    /// Waits until a statement of this database waits for a lock, or `done` is set (then it did not have to wait).
-    static func untilWaitingForLock(_ observer: PostgresConnectionPool, unless done: Finished) async throws {
-        while !done.isSet {
-            let waiting = try await self.count(
-                observer,
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-            if waiting > 0 { return }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-    }
-
-    /// Whether a task has finished, for polling alongside it.
-    final class Finished: Sendable {
-        private let value = Atomic<Bool>(false)
-        func set() { self.value.store(true, ordering: .releasing) }
-        var isSet: Bool { self.value.load(ordering: .acquiring) }
-    }
-
     @Test("deleting a user deletes their messages; each conversation's last message becomes its newest remaining one")
     func deleteUser() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let sql = Self.pool(server)
-        defer { Task { await sql.shutdown() } }
-        let api = APIClient(baseURL: server.baseURL)
+        let live = try await ServerWithPools.start(poolSizes: [1])
+        defer { Task { await live.stop() } }
+        let (api, sql) = (live.api, live.pools[0])
         let (alice, bob, carol) = (
             try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")), try await api.devLogin(uniqueName("c"))
         )
@@ -82,11 +56,9 @@ struct MessageReferencesTests {
 
     @Test("deleting a conversation deletes its messages and no other")
     func deleteConversation() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let sql = Self.pool(server)
-        defer { Task { await sql.shutdown() } }
-        let api = APIClient(baseURL: server.baseURL)
+        let live = try await ServerWithPools.start(poolSizes: [1])
+        defer { Task { await live.stop() } }
+        let (api, sql) = (live.api, live.pools[0])
         let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
         let gone = try await api.startConversation(alice, with: bob.username)
         let other = try await api.createGroup(alice, title: "Other", usernames: [bob.username])
@@ -103,11 +75,9 @@ struct MessageReferencesTests {
 
     @Test("TRUNCATE users CASCADE empties messages; TRUNCATE messages clears every last message")
     func truncate() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let sql = Self.pool(server)
-        defer { Task { await sql.shutdown() } }
-        let api = APIClient(baseURL: server.baseURL)
+        let live = try await ServerWithPools.start(poolSizes: [1])
+        defer { Task { await live.stop() } }
+        let (api, sql) = (live.api, live.pools[0])
         let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
         let conversation = try await api.startConversation(alice, with: bob.username)
         try await api.sendMessage(alice, conversation, "one")
@@ -122,17 +92,9 @@ struct MessageReferencesTests {
 
     @Test("a user deleted while their send is uncommitted: the delete waits for it, and deletes that message too")
     func deleteWhileSending() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let (writer, deleter, observer) = (Self.pool(server), Self.pool(server), Self.pool(server))
-        defer {
-            Task {
-                await writer.shutdown()
-                await deleter.shutdown()
-                await observer.shutdown()
-            }
-        }
-        let api = APIClient(baseURL: server.baseURL)
+        let live = try await ServerWithPools.start(poolSizes: [1, 1, 1])
+        defer { Task { await live.stop() } }
+        let (api, writer, deleter, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
         let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
         let conversation = try await api.startConversation(alice, with: bob.username)
         let (aliceID, conversationID) = (ID.parse(alice.userID)!, ID.parse(conversation)!)
@@ -149,7 +111,7 @@ struct MessageReferencesTests {
                 defer { deleted.set() }
                 try await deleter.query("DELETE FROM users WHERE id = \(aliceID)")
             }
-            try await Self.untilWaitingForLock(observer, unless: deleted)
+            try await ServerWithPools.untilLockWaits(observer, unless: deleted)
             #expect(!deleted.isSet, "the delete finished while a send was uncommitted")
             return delete
         }
@@ -161,16 +123,9 @@ struct MessageReferencesTests {
 
     @Test("a send while a delete of its conversation is uncommitted waits for it, then stores nothing and is refused")
     func sendWhileDeleting() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let (deleter, observer) = (Self.pool(server), Self.pool(server))
-        defer {
-            Task {
-                await deleter.shutdown()
-                await observer.shutdown()
-            }
-        }
-        let api = APIClient(baseURL: server.baseURL)
+        let live = try await ServerWithPools.start(poolSizes: [1, 1])
+        defer { Task { await live.stop() } }
+        let (api, deleter, observer) = (live.api, live.pools[0], live.pools[1])
         let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
         let conversation = try await api.startConversation(alice, with: bob.username)
         try await api.sendMessage(alice, conversation, "before")
@@ -186,7 +141,7 @@ struct MessageReferencesTests {
                 return try await api.send(
                     .POST, "/api/conversations/\(conversation)/messages", token: alice.token, json: ["content": "during the delete"])
             }
-            try await Self.untilWaitingForLock(observer, unless: answered)
+            try await ServerWithPools.untilLockWaits(observer, unless: answered)
             #expect(!answered.isSet, "the send was answered while the delete was uncommitted")
             return send
         }

@@ -56,17 +56,6 @@ struct SendBatchTests {
         }
     }
 
-    /// Waits until `count` statements of this database wait for a lock.
-    static func untilLockWaits(_ count: Int, _ observer: PostgresConnectionPool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while try await observer.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).first!.decode(Int64.self, at: 0) < count {
-            guard ContinuousClock.now < deadline else { throw TestFailure("timed out") }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-    }
-
     @Test("at most `limit` statements at once; sends queued meanwhile go together, each gets its own outcome")
     func queuedSendsGoTogether() async throws {
         let database = FakeDatabase()
@@ -176,7 +165,7 @@ struct SendBatchTests {
                 Task { _ = try await repository.createMessage(userID: holder, conversationID: conversation, content: "held", clientID: nil) }
             }
             try await Self.until { repository.sendBatcher.running == limit }
-            try await Self.untilLockWaits(limit, observer)
+            try await ServerWithPools.untilLockWaits(observer, count: limit)
             for (index, send) in queued.enumerated() {
                 sending.append(
                     Task {
@@ -194,23 +183,11 @@ struct SendBatchTests {
 
     @Test("through PostgreSQL: a batch stores each message once and moves conversations and read positions as single sends do")
     func batchOnPostgres() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let (pool, blocker, observer) = (
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 8, logger: TestCluster.logger),
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger),
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
-        )
-        defer {
-            Task {
-                await pool.shutdown()
-                await blocker.shutdown()
-                await observer.shutdown()
-            }
-        }
+        let live = try await ServerWithPools.start(poolSizes: [8, 1, 1])
+        defer { Task { await live.stop() } }
+        let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
         let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100)
         let limit = PostgresConversationRepository.sendStatementsAtOnce
-        let api = APIClient(baseURL: server.baseURL)
         let (alice, bob, carol) = (
             try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")), try await api.devLogin(uniqueName("c"))
         )
@@ -253,7 +230,7 @@ struct SendBatchTests {
         #expect(first.created != second.created && first.message.id == second.message.id)
 
         // Stored once each, and the rows a send moves moved as a single send moves them.
-        let count = { (query: PostgresQuery) in try await observer.query(query).first!.decode(Int64.self, at: 0) }
+        let count = { (query: PostgresQuery) in try await ServerWithPools.count(observer, query) }
         #expect(try await count("SELECT count(*) FROM messages WHERE conversation_id = \(group)") == 4)
         #expect(try await count("SELECT count(*) FROM messages WHERE conversation_id = \(direct)") == 2)
         #expect(try await count("SELECT count(*) FROM messages WHERE client_id = 'twice'") == 1)
@@ -279,23 +256,11 @@ struct SendBatchTests {
 
     @Test("with push on, a batch records one pending push per recipient and conversation, counting its messages")
     func batchWithPush() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let (pool, blocker, observer) = (
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 8, logger: TestCluster.logger),
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger),
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
-        )
-        defer {
-            Task {
-                await pool.shutdown()
-                await blocker.shutdown()
-                await observer.shutdown()
-            }
-        }
+        let live = try await ServerWithPools.start(poolSizes: [8, 1, 1])
+        defer { Task { await live.stop() } }
+        let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
         // No stream is open anywhere: every recipient is offline and gets a push.
         let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100, pushCoalesceWindow: .seconds(60))
-        let api = APIClient(baseURL: server.baseURL)
         let (alice, bob, carol) = (
             try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")), try await api.devLogin(uniqueName("c"))
         )
@@ -337,23 +302,11 @@ struct SendBatchTests {
 
     @Test("a conversation locked by a transaction left open holds no send slot: sends elsewhere go on, its own wait")
     func lockedConversationHoldsNoSlot() async throws {
-        let server = try await TestServer.start()
-        defer { Task { await server.stop() } }
-        let (pool, blocker, observer) = (
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 12, logger: TestCluster.logger),
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger),
-            PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
-        )
-        defer {
-            Task {
-                await pool.shutdown()
-                await blocker.shutdown()
-                await observer.shutdown()
-            }
-        }
+        let live = try await ServerWithPools.start(poolSizes: [12, 1, 1])
+        defer { Task { await live.stop() } }
+        let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
         let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100)
         let limit = repository.sendBatcher.limit
-        let api = APIClient(baseURL: server.baseURL)
         let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
         let aliceID = ID.parse(alice.userID)!
         let locked = ID.parse(try await api.createGroup(alice, title: "locked", usernames: [bob.username]))!
@@ -365,7 +318,7 @@ struct SendBatchTests {
             let stuck = (0..<(limit + 2)).map { index in
                 Task { try await repository.createMessage(userID: aliceID, conversationID: locked, content: "stuck \(index)", clientID: nil) }
             }
-            try await Self.untilLockWaits(limit, observer)
+            try await ServerWithPools.untilLockWaits(observer, count: limit)
             // A send to another conversation is answered while the lock is still held.
             let other = Task { try await repository.createMessage(userID: aliceID, conversationID: elsewhere, content: "elsewhere", clientID: nil) }
             let done = Locked(false)
@@ -375,14 +328,14 @@ struct SendBatchTests {
             }
             try await Self.until { done.withLock { $0 } }
             try await watcher.value
-            let stored = try await observer.query("SELECT count(*) FROM messages WHERE conversation_id = \(locked)").first!.decode(Int64.self, at: 0)
+            let stored = try await ServerWithPools.count(observer, "SELECT count(*) FROM messages WHERE conversation_id = \(locked)")
             #expect(stored == 0, "a send to the locked conversation finished while its row was locked")
             return (stuck, other)
         }
         #expect(try await other.value?.created == true)
         // Once the lock is gone, every send to the locked conversation is stored, once.
         for task in stuck { #expect(try await task.value?.created == true) }
-        let stored = try await observer.query("SELECT count(*) FROM messages WHERE conversation_id = \(locked)").first!.decode(Int64.self, at: 0)
+        let stored = try await ServerWithPools.count(observer, "SELECT count(*) FROM messages WHERE conversation_id = \(locked)")
         #expect(stored == Int64(limit + 2))
         #expect(repository.sendBatcher.running == 0 && repository.sendBatcher.queued == 0)
     }
