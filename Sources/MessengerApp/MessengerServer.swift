@@ -68,7 +68,8 @@ public struct MessengerServer {
             pool: pool,
             maxGroupSize: configuration.maxGroupSize,
             presenceDeadAfter: configuration.presenceEnabled ? configuration.presenceHeartbeat * 4 : nil,
-            pushCoalesceWindow: configuration.pushWebhookURL == nil ? nil : configuration.pushCoalesceWindow
+            pushCoalesceWindow: configuration.pushWebhookURL == nil ? nil : configuration.pushCoalesceWindow,
+            metrics: metrics
         )
         let streamRepository = PostgresStreamRepository(pool: pool)
         let presenceRepository = PostgresPresenceRepository(pool: pool)

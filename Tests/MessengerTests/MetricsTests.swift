@@ -56,6 +56,7 @@ import Testing
         #expect(before.has(Names.streamsClosed, ["reason": "too_slow"]))
         #expect(before.has(Names.loginFailures, ["reason": "bad_credentials"]))
         #expect(before.has(Names.listenerReconnects))
+        #expect(before.has(Names.sendStatements, ["kind": "retry"]) && before.has(Names.sendsBatched))
 
         let alice = try await api.devLogin(uniqueName("alice"))
         let bob = try await api.devLogin(uniqueName("bob"))
@@ -81,6 +82,9 @@ import Testing
         #expect(after.value(Names.httpRequests, sends.merging(["status": "201"]) { $1 }) == 3)
         #expect(after.value(Names.httpDuration + "_count", sends) == 3)
         #expect(after.value(Names.httpDuration + "_bucket", sends.merging(["le": "+Inf"]) { $1 }) == 3)
+        // One after the other, each send is a statement of its own.
+        #expect(after.value(Names.sendStatements, ["kind": "alone"]) == 3)
+        #expect(after.value(Names.sendStatements, ["kind": "batch"]) == 0 && after.value(Names.sendsBatched) == 0)
         #expect(after.value(Names.httpRequests, ["route": "/api/conversations/{id}", "method": "GET", "status": "404"]) == 1)
         #expect(after.value(Names.httpRequests, ["route": "/**", "method": "GET", "status": "404"]) == 1)
         #expect(after.value(Names.httpRequests, ["route": "/api/login", "method": "POST", "status": "200"]) == 2)

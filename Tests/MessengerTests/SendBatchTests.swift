@@ -186,7 +186,8 @@ struct SendBatchTests {
         let live = try await ServerWithPools.start(poolSizes: [8, 1, 1])
         defer { Task { await live.stop() } }
         let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
-        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100)
+        let metrics = AppMetrics()
+        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100, metrics: metrics)
         let limit = PostgresConversationRepository.sendStatementsAtOnce
         let (alice, bob, carol) = (
             try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")), try await api.devLogin(uniqueName("c"))
@@ -215,6 +216,12 @@ struct SendBatchTests {
         // The held sends alone, then the queue as one statement.
         #expect(repository.sendBatcher.counts.statements == 1 + limit + 1)
         #expect(repository.sendBatcher.counts.batched == 1)
+        // Counted for `/metrics` as they ran: "earlier" and the held ones alone, the queue as one batch of eight.
+        let counted = PrometheusScrape(String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self))
+        #expect(counted.value(AppMetrics.Names.sendStatements, ["kind": "alone"]) == Double(1 + limit))
+        #expect(counted.value(AppMetrics.Names.sendStatements, ["kind": "batch"]) == 1)
+        #expect(counted.value(AppMetrics.Names.sendsBatched) == Double(queued.count))
+        #expect(counted.value(AppMetrics.Names.sendStatements, ["kind": "retry"]) == 0)
 
         for index in [0, 1, 3, 7] {
             let answer = try #require(got[index] ?? nil)
@@ -305,7 +312,8 @@ struct SendBatchTests {
         let live = try await ServerWithPools.start(poolSizes: [12, 1, 1])
         defer { Task { await live.stop() } }
         let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
-        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100)
+        let metrics = AppMetrics()
+        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100, metrics: metrics)
         let limit = repository.sendBatcher.limit
         let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
         let aliceID = ID.parse(alice.userID)!
@@ -338,5 +346,8 @@ struct SendBatchTests {
         let stored = try await ServerWithPools.count(observer, "SELECT count(*) FROM messages WHERE conversation_id = \(locked)")
         #expect(stored == Int64(limit + 2))
         #expect(repository.sendBatcher.running == 0 && repository.sendBatcher.queued == 0)
+        // Every stuck send gave up its slot after the lock timeout and ran again alone: counted as a retry.
+        let counted = PrometheusScrape(String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self))
+        #expect(counted.value(AppMetrics.Names.sendStatements, ["kind": "retry"]) >= Double(limit + 2))
     }
 }

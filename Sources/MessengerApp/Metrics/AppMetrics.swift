@@ -23,6 +23,12 @@ public final class AppMetrics: Sendable {
     let deliveryLag: CoreMetrics.Timer
     let listenerReconnects: CoreMetrics.Counter
     let loginRateLimited: CoreMetrics.Counter
+    /// Send statements (``SendBatcher``): one send in a slot, several in a slot, one send run again alone after its
+    /// statement in a slot failed (mostly a row lock held longer than the lock timeout); and the sends batches carried.
+    private let sendStatementsAlone: CoreMetrics.Counter
+    private let sendStatementsBatch: CoreMetrics.Counter
+    private let sendStatementsRetry: CoreMetrics.Counter
+    private let sendsBatched: CoreMetrics.Counter
     /// SSE streams opened straight from the connection (``DirectStreamOpener``): in the event-loop turn their request
     /// arrived in, or in a short task; and through the router.
     let streamsOpenedImmediately: CoreMetrics.Counter
@@ -73,6 +79,10 @@ public final class AppMetrics: Sendable {
         self.deliveryLag = CoreMetrics.Timer(label: Names.deliveryLag, factory: factory)
         self.listenerReconnects = CoreMetrics.Counter(label: Names.listenerReconnects, factory: factory)
         self.loginRateLimited = CoreMetrics.Counter(label: Names.loginRateLimited, factory: factory)
+        self.sendStatementsAlone = CoreMetrics.Counter(label: Names.sendStatements, dimensions: [("kind", "alone")], factory: factory)
+        self.sendStatementsBatch = CoreMetrics.Counter(label: Names.sendStatements, dimensions: [("kind", "batch")], factory: factory)
+        self.sendStatementsRetry = CoreMetrics.Counter(label: Names.sendStatements, dimensions: [("kind", "retry")], factory: factory)
+        self.sendsBatched = CoreMetrics.Counter(label: Names.sendsBatched, factory: factory)
         self.streamsOpen = CoreMetrics.Meter(label: Names.streamsOpen, factory: factory)
         self.streamsOpenedImmediately = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "immediate")], factory: factory)
         self.streamsOpenedDirect = CoreMetrics.Counter(label: Names.streamsOpened, dimensions: [("path", "direct")], factory: factory)
@@ -107,6 +117,8 @@ public final class AppMetrics: Sendable {
         public static let loginFailures = "messenger_login_failures_total"
         public static let loginRateLimited = "messenger_login_rate_limited_total"
         public static let pushAttempts = "messenger_push_attempts_total"
+        public static let sendStatements = "messenger_send_statements_total"
+        public static let sendsBatched = "messenger_sends_batched_total"
     }
 
     /// Why a login or registration did not succeed (rate-limit refusals are counted separately).
@@ -150,6 +162,14 @@ public final class AppMetrics: Sendable {
     /// later, dead once retried for too long) or `rejected` (another 4xx: never retried).
     func pushAttempt(outcome: String, by count: Int = 1) {
         CoreMetrics.Counter(label: Names.pushAttempts, dimensions: [("outcome", outcome)], factory: self.factory).increment(by: count)
+    }
+
+    /// A send statement about to run: `sends` messages, in one of the batcher's slots or (after a failed one) alone.
+    func sendStatement(sends: Int, inSlot: Bool) {
+        guard inSlot else { return self.sendStatementsRetry.increment() }
+        if sends == 1 { return self.sendStatementsAlone.increment() }
+        self.sendStatementsBatch.increment()
+        self.sendsBatched.increment(by: sends)
     }
 
     /// A stream opened by ``DirectStreamOpener``: the request as ``request(route:method:status:duration:)`` counts it.

@@ -8,6 +8,7 @@ extension PostgresConversationRepository {
     /// `bounded`: the statement waits for a row lock at most ``sendLockTimeout`` (SQLSTATE 55P03 after it).
     func store(_ sends: [MessageSend], bounded: Bool) async throws -> [StoredSend?] {
         let lockTimeout = bounded ? Self.sendLockTimeout : nil
+        self.metrics?.sendStatement(sends: sends.count, inSlot: bounded)
         if sends.count == 1, let send = sends.first {
             let rows = try await self.pool.query(
                 self.sendStatement(

@@ -12,9 +12,15 @@ public struct PostgresConversationRepository: ConversationRepository {
     let pushCoalesceWindow: Duration?
     /// Gathers sends that would wait for the database into one statement.
     let sendBatcher: SendBatcher<MessageSend, StoredSend?>
+    /// Where send statements are counted (`messenger_send_statements_total`); nil: nowhere.
+    let metrics: AppMetrics?
 
-    public init(pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil, pushCoalesceWindow: Duration? = nil) {
+    public init(
+        pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil, pushCoalesceWindow: Duration? = nil,
+        metrics: AppMetrics? = nil
+    ) {
         self.pool = pool
+        self.metrics = metrics
         self.sendBatcher = SendBatcher(limit: Self.sendStatementsAtOnce, maximumBatch: Self.sendsPerStatement) { error in
             // The database rejected the statement (its transaction rolled back, nothing was stored), or a value could
             // not be sent. Not after a lost connection: the statement may have committed.
