@@ -7,20 +7,19 @@ extension PostgresConversationRepository {
     ///
     /// `bounded`: the statement waits for a row lock at most ``sendLockTimeout`` (SQLSTATE 55P03 after it).
     func store(_ sends: [MessageSend], bounded: Bool) async throws -> [StoredSend?] {
-        let lockTimeout = bounded ? Self.sendLockTimeout : nil
         self.metrics?.sendStatement(sends: sends.count, inSlot: bounded)
         if sends.count == 1, let send = sends.first {
             let rows = try await self.pool.query(
                 self.sendStatement(
                     userID: send.userID, conversationID: send.conversationID, content: send.content, clientID: send.clientID,
-                    lockTimeout: lockTimeout)
+                    bounded: bounded)
             )
             guard let row = rows.first else { return [nil] }
             let (id, createdAt, username, avatar, missedCopies) = try row.decode((Int64, Date, String, String?, Bool).self)
             return [StoredSend(id: id, createdAt: createdAt, username: username, avatarURL: avatar, missedCopies: missedCopies)]
         }
         var outcomes = [StoredSend?](repeating: nil, count: sends.count)
-        for row in try await self.pool.query(self.sendBatchStatement(sends, lockTimeout: lockTimeout)) {
+        for row in try await self.pool.query(self.sendBatchStatement(sends, bounded: bounded)) {
             let (ordinal, id, createdAt, username, avatar, missedCopies) = try row.decode((Int64, Int64, Date, String, String?, Bool).self)
             outcomes[Int(ordinal) - 1] = StoredSend(id: id, createdAt: createdAt, username: username, avatarURL: avatar, missedCopies: missedCopies)
         }
@@ -41,14 +40,14 @@ extension PostgresConversationRepository {
     /// ``bringCopiesForward(conversationID:)`` must repair them. An expression on the row `conv` writes anyway, so the
     /// check costs no read (a second read of the conversation row measurably cost database CPU with 32 senders).
     ///
-    /// `lockTimeout` (a PostgreSQL interval, e.g. `250ms`): how long the statement may wait for a row lock, set for its
-    /// own transaction before it takes any (``SendBatcher``); nil: as long as it takes.
-    func sendStatement(userID: Int64, conversationID: Int64, content: String, clientID: String?, lockTimeout: String? = nil) -> PostgresQuery {
+    /// `bounded`: the statement waits for a row lock at most ``sendLockTimeout``, set for its own transaction before it
+    /// takes any (a statement in one of ``SendBatcher``'s slots); otherwise as long as it takes.
+    func sendStatement(userID: Int64, conversationID: Int64, content: String, clientID: String?, bounded: Bool = false) -> PostgresQuery {
         """
         WITH ins AS (
             INSERT INTO messages (content, user_id, conversation_id, client_id)
             SELECT \(content), \(userID), \(conversationID), \(clientID)
-            WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))\(unsafeRaw: Self.lockTimeoutCondition(lockTimeout))
+            WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))\(unsafeRaw: Self.lockTimeoutCondition(bounded))
             ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
             RETURNING id, created_at, conversation_id, user_id
         ), conv AS (
@@ -79,23 +78,22 @@ extension PostgresConversationRepository {
 
     /// `AND set_config('lock_timeout', …, true)` for the insert's condition, or nothing: evaluated before the statement
     /// locks any row (every later step reads the insert's result), and local to the statement's own transaction.
-    /// Raw text (no bind): the value is ours, written in code, and a constant keeps the statement one prepared plan.
-    static func lockTimeoutCondition(_ lockTimeout: String?) -> String {
-        guard let lockTimeout else { return "" }
-        precondition(lockTimeout.allSatisfy { $0.isLetter || $0.isNumber })
-        return " AND set_config('lock_timeout', '\(lockTimeout)', true) IS NOT NULL"
+    /// Raw text (no bind): the value is a constant written in code, and keeps the statement one prepared plan.
+    static func lockTimeoutCondition(_ bounded: Bool) -> String {
+        bounded ? " AND set_config('lock_timeout', '\(Self.sendLockTimeout)', true) IS NOT NULL" : ""
     }
 
     /// The send statement for several sends at once (``SendBatcher``): the same steps as
-    /// ``sendStatement(userID:conversationID:content:clientID:lockTimeout:)``, each over all of the batch's messages.
+    /// ``sendStatement(userID:conversationID:content:clientID:bounded:)``, each over all of the batch's messages.
     /// - `input`: the sends in order, each with its message id taken up front, so that every answer row names the send
     ///   it belongs to (a send that inserts nothing — not a participant, or a retried `clientId`, also within the
     ///   batch — has no answer row and is looked at by itself afterwards);
     /// - `conv`: each conversation once, with the batch's newest message in it;
     /// - `members`: each participant row once — a sender's read position moves to their newest message of the batch,
     ///   activity copies to their conversation's activity (a statement may not update a row twice, hence `targets`);
-    /// - `push` (with push on): one pending push per recipient and conversation, counting the batch's messages to them.
-    func sendBatchStatement(_ sends: [MessageSend], lockTimeout: String? = nil) -> PostgresQuery {
+    /// - `push` (with push on, ``pushStep``): one pending push per recipient and conversation, counting the batch's
+    ///   messages to them.
+    func sendBatchStatement(_ sends: [MessageSend], bounded: Bool = false) -> PostgresQuery {
         let contents = sends.map(\.content)
         let users = sends.map(\.userID)
         let conversations = sends.map(\.conversationID)
@@ -105,7 +103,7 @@ extension PostgresConversationRepository {
                 SELECT nextval('stream_event_id_seq') AS id, t.content, t.user_id, t.conversation_id, t.client_id, t.ord
                 FROM unnest(\(contents)::text[], \(users)::int8[], \(conversations)::int8[], \(clients)::text[])
                      WITH ORDINALITY AS t(content, user_id, conversation_id, client_id, ord)
-                WHERE true\(unsafeRaw: Self.lockTimeoutCondition(lockTimeout))
+                WHERE true\(unsafeRaw: Self.lockTimeoutCondition(bounded))
             ), ins AS (
                 INSERT INTO messages (id, content, user_id, conversation_id, client_id)
                 SELECT i.id, i.content, i.user_id, i.conversation_id, i.client_id FROM input i
@@ -139,15 +137,24 @@ extension PostgresConversationRepository {
                 WHERE p.conversation_id = t.conversation_id AND p.user_id = t.user_id
                   AND ((t.read_id IS NOT NULL AND (p.last_read_message_id IS NULL OR p.last_read_message_id < t.read_id))
                        OR (p.activity_at IS NOT NULL AND t.activity IS NOT NULL AND p.activity_at <> t.activity))
-            )\(unsafeRaw: self.pushBatchStep)
+            )\(unsafeRaw: self.pushStep)
             SELECT i.ord, ins.id, ins.created_at, u.username, u.avatar_url, coalesce(conv.missed_copies, false)
             FROM ins JOIN input i ON i.id = ins.id JOIN users u ON u.id = ins.user_id LEFT JOIN conv ON conv.id = ins.conversation_id
             """
     }
 
-    /// ``pushStep`` for a batch: per recipient and conversation one row (the newest message not their own, and how
-    /// many of the batch's messages there are to them), since one statement may not update a pending row twice.
-    var pushBatchStep: String {
+    /// The send statement's push step, or nothing with push notifications off: a push for every other participant
+    /// with no open stream on any live instance (presence), in the same transaction as the message so a crash never
+    /// loses one. A pending push for the same recipient and conversation absorbs the message instead (coalescing:
+    /// the count grows, the newest message is named). One row per recipient and conversation — the newest message
+    /// not their own and how many of the statement's messages there are to them — since one statement may not update
+    /// a pending row twice (a batch; for one send it is one row per recipient anyway).
+    ///
+    /// Absent rather than switched off by a bind: a step that is never executed still makes every send open and lock
+    /// `push_outbox`, the presence tables and their indexes; past 16 relations a transaction's locks leave
+    /// PostgreSQL's per-backend fast path for the shared lock table, which 32 concurrent senders measurably contend
+    /// on (measured: 0.56 → 0.36 ms of database CPU per message with 32 senders). It has no binds (it reads the message from `ins`); the two numbers are the server's configuration.
+    var pushStep: String {
         guard let window = self.pushCoalesceWindow else { return "" }
         let windowSeconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
         return """
@@ -172,7 +179,7 @@ extension PostgresConversationRepository {
     }
 
     /// Moves a conversation's activity copies up to its activity, after a send that could not see some of them (see
-    /// ``sendStatement(userID:conversationID:content:clientID:lockTimeout:)``). A statement of its own, so its snapshot shows the
+    /// ``sendStatement(userID:conversationID:content:clientID:bounded:)``). A statement of its own, so its snapshot shows the
     /// copies that transaction committed; only forward, since a later send may have moved them further already.
     func bringCopiesForward(conversationID: Int64) async throws {
         try await self.pool.query(
@@ -182,36 +189,5 @@ extension PostgresConversationRepository {
             WHERE c.id = \(conversationID) AND p.conversation_id = \(conversationID) AND p.activity_at < c.last_activity_at
             """
         )
-    }
-
-    /// The send statement's push step, or nothing with push notifications off: a push for every other participant
-    /// with no open stream on any live instance (presence), in the same transaction as the message so a crash never
-    /// loses one. A pending push for the same recipient and conversation absorbs the message instead (coalescing:
-    /// the count grows, the newest message is named).
-    ///
-    /// Absent rather than switched off by a bind: a step that is never executed still makes every send open and lock
-    /// `push_outbox`, the presence tables and their indexes; past 16 relations a transaction's locks leave
-    /// PostgreSQL's per-backend fast path for the shared lock table, which 32 concurrent senders measurably contend
-    /// on (measured: 0.56 → 0.36 ms of database CPU per message with 32 senders). It has no binds (it reads the message from `ins`); the two numbers are the server's configuration.
-    var pushStep: String {
-        guard let window = self.pushCoalesceWindow else { return "" }
-        let windowSeconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
-        return """
-            , push AS (
-                INSERT INTO push_outbox (recipient_id, conversation_id, message_id, sender_id, next_attempt_at)
-                SELECT p.user_id, ins.conversation_id, ins.id, ins.user_id, ins.created_at + \(windowSeconds)::float8 * interval '1 second'
-                FROM ins JOIN participants p ON p.conversation_id = ins.conversation_id AND p.user_id <> ins.user_id
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM presence_online po JOIN presence_instances pi ON pi.id = po.instance_id
-                    WHERE po.user_id = p.user_id AND pi.heartbeat_at >= now() - \(self.deadAfterSeconds)::float8 * interval '1 second'
-                )
-                -- One order for every sender: concurrent sends to a group lock the pending rows in the same order.
-                ORDER BY p.user_id
-                ON CONFLICT (recipient_id, conversation_id) WHERE state = 'pending' DO UPDATE
-                SET message_id = greatest(push_outbox.message_id, excluded.message_id),
-                    sender_id = excluded.sender_id,
-                    message_count = push_outbox.message_count + 1
-            )
-            """
     }
 }

@@ -317,20 +317,17 @@ public struct PostgresConversationRepository: ConversationRepository {
         // sends that arrive while the database is busy (``SendBatcher``).
         let send = MessageSend(userID: userID, conversationID: conversationID, content: content, clientID: clientID)
         if let stored = try await self.sendBatcher.submit(send, execute: { try await self.store($0, bounded: $1) }) {
-            let (id, createdAt, username, avatar, missedCopies) = (
-                stored.id, stored.createdAt, stored.username, stored.avatarURL, stored.missedCopies
-            )
             // Rare (a user gained activity copies while this send ran): repaired before the sender hears back, so
             // any listing after the answer has the order right. The message is committed either way: a failed repair
             // (the database just went away) must not turn it into an error that the client would retry.
-            if missedCopies { try? await self.bringCopiesForward(conversationID: conversationID) }
+            if stored.missedCopies { try? await self.bringCopiesForward(conversationID: conversationID) }
             let message = Message(
-                id: id,
+                id: stored.id,
                 content: content,
                 conversationID: conversationID,
-                createdAt: Timestamp.format(createdAt),
+                createdAt: Timestamp.format(stored.createdAt),
                 mine: true,
-                user: User(id: userID, username: username, avatarURL: avatar),
+                user: User(id: userID, username: stored.username, avatarURL: stored.avatarURL),
                 clientID: clientID
             )
             return (message, true)
