@@ -81,6 +81,9 @@ struct ConcurrentOptions: ParsableArguments {
 
     @Option(help: "Seconds `concurrent` runs (default 10, quick 3); pgbench runs as long.")
     var duration: Int?
+
+    @Option(help: "`concurrent` with every client in this many shared groups, sending to them in turn (default: none, each client its own conversation).")
+    var groups: Int?
 }
 
 struct DeliveryOptions: ParsableArguments {
@@ -171,7 +174,7 @@ extension SendOptions {
 
 extension ConcurrentOptions {
     func sizes(quick: Bool) -> ConcurrentSizes {
-        ConcurrentSizes(clients: clients ?? (quick ? 4 : 16), seconds: duration ?? (quick ? 3 : 10))
+        ConcurrentSizes(clients: clients ?? (quick ? 4 : 16), seconds: duration ?? (quick ? 3 : 10), groups: groups)
     }
 }
 

@@ -6,23 +6,40 @@ import NIOCore
 struct ConcurrentSizes: Sendable {
     var clients: Int
     var seconds: Int
+    /// With a value: every client takes part in this many groups and sends to them in turn (busy group chats, where
+    /// concurrent sends meet on the same conversations); without: each client its own direct conversation.
+    var groups: Int? = nil
 }
 
 func runConcurrent(_ b: Bench, _ s: ConcurrentSizes) async throws -> ScenarioReport {
     var r = ScenarioReport(name: "concurrent")
     r.param("clients", s.clients)
     r.param("duration_s", s.seconds)
-    log("concurrent: \(s.clients) clients for \(s.seconds) s")
+    if let groups = s.groups { r.param("groups", groups) }
+    log("concurrent: \(s.clients) clients for \(s.seconds) s\(s.groups.map { ", sending in turn to \($0) shared groups" } ?? "")")
     let users = try await b.api.login(usernames: b.usernames("c", 2 * s.clients))
     let pairs = (0..<s.clients).map { (users[2 * $0], users[2 * $0 + 1]) }
-    let conversations = try await boundedMap(pairs, width: 16) { pair in
-        try await b.api.createDirect(pair.0, with: pair.1.username)
+    // The conversations client i sends to, in turn.
+    let targets: [[String]]
+    if let groups = s.groups {
+        guard groups >= 1 else { throw BenchError("--groups must be at least 1") }
+        let senders = pairs.map(\.0)
+        let shared = try await boundedMap(Array(0..<groups), width: 4) { k in
+            try await b.api.createGroup(senders[0], title: "shared \(k)", usernames: senders.dropFirst().map(\.username))
+        }
+        // Each client starts at another group, so concurrent sends meet on every group.
+        targets = (0..<s.clients).map { i in (0..<groups).map { shared[(i + $0) % groups] } }
+    } else {
+        let direct = try await boundedMap(pairs, width: 16) { pair in
+            try await b.api.createDirect(pair.0, with: pair.1.username)
+        }
+        targets = direct.map { [$0] }
     }
     // Warm up every connection once.
     await withTaskGroup(of: Void.self) { group in
         for i in 0..<s.clients {
             group.addTask {
-                _ = await b.api.timedSend(pairs[i].0, conversation: conversations[i], content: b.content("w", i))
+                _ = await b.api.timedSend(pairs[i].0, conversation: targets[i][0], content: b.content("w", i))
             }
         }
     }
@@ -41,7 +58,7 @@ func runConcurrent(_ b: Bench, _ s: ConcurrentSizes) async throws -> ScenarioRep
                 var seq = 0
                 while nowNs() < end {
                     switch await b.api.timedSend(
-                        pairs[i].0, conversation: conversations[i], content: b.content("c", i * 10_000_000 + seq))
+                        pairs[i].0, conversation: targets[i][seq % targets[i].count], content: b.content("c", i * 10_000_000 + seq))
                     {
                     case .ok(let ns, _): out.latencies.append(ns)
                     case .failed(let why):

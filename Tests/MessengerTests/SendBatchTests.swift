@@ -307,6 +307,46 @@ struct SendBatchTests {
         }
     }
 
+    @Test("a batch locks its conversations in the order of their ids: waiting for one, it holds none after it")
+    func batchLocksConversationsInOrder() async throws {
+        let live = try await ServerWithPools.start(poolSizes: [4, 1, 1])
+        defer { Task { await live.stop() } }
+        let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
+        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100)
+        let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
+        let aliceID = ID.parse(alice.userID)!
+        var conversations: [Int64] = []
+        for _ in 0..<8 { conversations.append(ID.parse(try await api.createGroup(alice, title: "g", usernames: [bob.username]))!) }
+        conversations.sort()
+        // Two statements that lock the same rows in different orders can each hold one the other waits for (a
+        // deadlock). Ordered by id, a statement waiting for a conversation holds none with a higher id. Each round
+        // holds a different conversation and lists the batch in another order: wherever the plan's own order put
+        // the held one, some round would find a row after it locked.
+        let rounds: [(held: Int, order: [Int64])] = [
+            (0, conversations.reversed()), (3, conversations), (5, conversations.shuffled()), (7, conversations.reversed()),
+        ]
+        for (round, (heldIndex, order)) in rounds.enumerated() {
+            let held = conversations[heldIndex]
+            let sends = order.map { MessageSend(userID: aliceID, conversationID: $0, content: "round \(round)", clientID: nil) }
+            let batch = try await blocker.withTransaction { transaction in
+                try await transaction.query("SELECT 1 FROM conversations WHERE id = \(held) FOR UPDATE")
+                let batch = Task { try await repository.store(sends, bounded: false) }
+                try await ServerWithPools.untilLockWaits(observer, count: 1)
+                for conversation in conversations where conversation != held {
+                    let free = try await observer.query(
+                        "SELECT count(*) FROM (SELECT 1 FROM conversations WHERE id = \(conversation) FOR UPDATE SKIP LOCKED) f"
+                    ).first!.decode(Int64.self, at: 0)
+                    #expect(
+                        (free == 1) == (conversation > held),
+                        "round \(round): conversation \(conversation) is \(free == 1 ? "free" : "locked") while the batch waits for \(held)")
+                }
+                return batch
+            }
+            let stored = try await batch.value
+            #expect(stored.count == sends.count && stored.allSatisfy { $0 != nil }, "round \(round): every send stored")
+        }
+    }
+
     @Test("a conversation locked by a transaction left open holds no send slot: sends elsewhere go on, its own wait")
     func lockedConversationHoldsNoSlot() async throws {
         let live = try await ServerWithPools.start(poolSizes: [12, 1, 1])
