@@ -82,7 +82,8 @@ struct ConcurrentOptions: ParsableArguments {
     @Option(help: "Seconds `concurrent` runs (default 10, quick 3); pgbench runs as long.")
     var duration: Int?
 
-    @Option(help: "`concurrent` with every client in this many shared groups, sending to them in turn (default: none, each client its own conversation).")
+    @Option(
+        help: "`concurrent` with every client in this many shared groups, sending to them in turn (default: none: own conversations).")
     var groups: Int?
 }
 
