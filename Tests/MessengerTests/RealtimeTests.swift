@@ -416,7 +416,9 @@ struct RealtimeTests {
         let streams = try await users.asyncMap { try await SSEClient.connect(server.baseURL, token: $0.token) }
         let start = ContinuousClock.now
         await server.stop()
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Broken, shutdown waits for the streams (forever) or for their next heartbeat (15 s); working, it takes well
+        // under a second alone, but once took 5.0 s with forty suites running at once on CI's two cores.
+        #expect(ContinuousClock.now - start < .seconds(10))
         for stream in streams { try await stream.waitForEnd(timeout: .seconds(5)) }
     }
 
