@@ -59,7 +59,7 @@ struct SendBatchTests {
     @Test("at most `limit` statements at once; sends queued meanwhile go together, each gets its own outcome")
     func queuedSendsGoTogether() async throws {
         let database = FakeDatabase()
-        let batcher = SendBatcher<Int, Int>(limit: 2, maximumBatch: 3) { _ in true }
+        let batcher = SendBatcher<Int, Int>(limit: 2, maximumBatch: 3, key: { Int64($0) }) { _ in true }
         try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for send in 1...2 {
                 group.addTask { (send, try await batcher.submit(send) { sends, _ in try await database.execute(sends) }) }
@@ -86,12 +86,44 @@ struct SendBatchTests {
         #expect(batcher.queued == 0)
     }
 
+    @Test("a send to a conversation a running statement holds waits, even with a slot free, and goes with the next batch")
+    func heldConversationWaits() async throws {
+        let database = FakeDatabase()
+        // Sends 101, 102, 103 are to conversation 1; 201 to conversation 2.
+        let batcher = SendBatcher<Int, Int>(limit: 2, maximumBatch: 10, key: { Int64($0 / 100) }) { _ in true }
+        try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            @Sendable func submit(_ send: Int) async throws -> (Int, Int) {
+                (send, try await batcher.submit(send) { sends, _ in try await database.execute(sends) })
+            }
+            group.addTask { try await submit(101) }
+            try await Self.until { database.running == 1 }
+            // A slot is free, but conversation 1 is held: 102 queues.
+            group.addTask { try await submit(102) }
+            try await Self.until { batcher.queued == 1 }
+            #expect(database.running == 1 && batcher.running == 1)
+            // Conversation 2 is free: 201 takes the free slot at once, past the queued 102.
+            group.addTask { try await submit(201) }
+            try await Self.until { database.running == 2 }
+            group.addTask { try await submit(103) }
+            try await Self.until { batcher.queued == 2 }
+            // 101 commits: 102 and 103 go together in its slot.
+            database.release(1)
+            try await Self.until { database.batches.count == 3 }
+            database.release(2)
+            var answers: [Int: Int] = [:]
+            for try await (send, outcome) in group { answers[send] = outcome }
+            #expect(answers == [101: 1010, 102: 1020, 103: 1030, 201: 2010])
+        }
+        #expect(database.batches == [[101], [201], [102, 103]])
+        #expect(batcher.running == 0 && batcher.queued == 0)
+    }
+
     @Test("a failed batch runs each of its sends alone: only the send that fails gets an error")
     func failedBatchRunsAlone() async throws {
         let database = FakeDatabase()
         database.release(1_000)
         let blocker = FakeDatabase()
-        let batcher = SendBatcher<Int, Int>(limit: 1, maximumBatch: 10) { _ in true }
+        let batcher = SendBatcher<Int, Int>(limit: 1, maximumBatch: 10, key: { Int64($0) }) { _ in true }
         let results = Locked<[Int: Result<Int, any Error>]>([:])
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { _ = try await batcher.submit(0) { sends, _ in try await blocker.execute(sends) } }
@@ -128,7 +160,7 @@ struct SendBatchTests {
         let database = FakeDatabase()
         database.release(1_000)
         let blocker = FakeDatabase()
-        let batcher = SendBatcher<Int, Int>(limit: 1, maximumBatch: 10) { !($0 is Lost) }
+        let batcher = SendBatcher<Int, Int>(limit: 1, maximumBatch: 10, key: { Int64($0) }) { !($0 is Lost) }
         let failures = Locked(0)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { _ = try await batcher.submit(0) { sends, _ in try await blocker.execute(sends) } }

@@ -21,7 +21,9 @@ public struct PostgresConversationRepository: ConversationRepository {
     ) {
         self.pool = pool
         self.metrics = metrics
-        self.sendBatcher = SendBatcher(limit: Self.sendStatementsAtOnce, maximumBatch: Self.sendsPerStatement) { error in
+        self.sendBatcher = SendBatcher(
+            limit: Self.sendStatementsAtOnce, maximumBatch: Self.sendsPerStatement, key: \.conversationID
+        ) { error in
             // The database rejected the statement (its transaction rolled back, nothing was stored), or a value could
             // not be sent. Not after a lost connection: the statement may have committed.
             guard let error = error as? PostgresError else { return false }
