@@ -6,15 +6,15 @@ import Synchronization
 /// plan's locks, the commit and its flush, the protocol round trip) is most of its cost: `perf` with 32 senders put
 /// ~45% of the database's samples there. So at most ``limit`` statements run at once; a send that finds a free slot
 /// goes at once, alone (batching never delays a send), and the sends that arrive while every slot is busy queue and
-/// go together when one frees, up to ``maximumBatch`` in one statement. The task whose statement finishes hands the
-/// queue to the first queued send, whose own task then runs it: no task is spawned and nobody waits for a stranger's
-/// answer to be delivered.
+/// go together when one frees, up to ``maximumBatch`` in one statement. The task whose statement finishes hands each
+/// batch it can start to the batch's first send, whose own task then runs it: no task is spawned and nobody waits for
+/// a stranger's answer to be delivered.
 ///
 /// Statements in slots never share a conversation (``key``): a send to a conversation that a running statement holds
 /// waits in the queue, even with a slot free, and goes with the first batch after that statement. In PostgreSQL it
 /// would only wait for the row lock that statement holds — holding a slot, and then committing a batch of its own
 /// where it could have joined the next one. With 32 senders in 8 shared groups, four slots left to wait on each other's
-/// locks cost the database 0.26–0.27 ms per message; one slot at a time 0.17–0.18 ms, and 15% more messages.
+/// locks cost the database 0.29–0.33 ms per message; kept apart, 0.17–0.18 ms and 41–57% more messages (README).
 ///
 /// A statement in a slot is *bounded*: ``execute`` is asked to give up waiting for row locks soon (the repository sets
 /// a lock timeout), so a conversation locked by someone else's open transaction cannot hold the slots, and with them
