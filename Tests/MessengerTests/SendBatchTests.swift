@@ -339,7 +339,7 @@ struct SendBatchTests {
         }
     }
 
-    @Test("a batch locks its conversations in the order of their ids: waiting for one, it holds none after it")
+    @Test("a batch locks its conversations in the order of their ids: waiting for one, it holds those before it, none after")
     func batchLocksConversationsInOrder() async throws {
         let live = try await ServerWithPools.start(poolSizes: [4, 1, 1])
         defer { Task { await live.stop() } }
