@@ -118,6 +118,39 @@ struct SendBatchTests {
         #expect(batcher.running == 0 && batcher.queued == 0)
     }
 
+    @Test("a send running again alone keeps its conversation: the next send to it queues, others take the slot")
+    func retriedSendKeepsItsConversation() async throws {
+        let database = FakeDatabase()
+        // 101 and 102 are to conversation 1, 201 to conversation 2. In a slot, 101 fails as a lock timeout would.
+        let batcher = SendBatcher<Int, Int>(limit: 1, maximumBatch: 10, key: { Int64($0 / 100) }) { _ in true }
+        try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            @Sendable func submit(_ send: Int) async throws -> (Int, Int) {
+                let outcome = try await batcher.submit(send) { sends, bounded in
+                    if bounded && sends.contains(101) { throw TestFailure("lock timeout") }
+                    return try await database.execute(sends, bounded: bounded)
+                }
+                return (send, outcome)
+            }
+            group.addTask { try await submit(101) }
+            // 101 runs again alone, outside the slot, and waits (for the lock, in PostgreSQL).
+            try await Self.until { database.running == 1 && batcher.running == 0 }
+            // The slot is free, but conversation 1 is still 101's: 102 queues. 201 takes the slot.
+            group.addTask { try await submit(102) }
+            try await Self.until { batcher.queued == 1 }
+            group.addTask { try await submit(201) }
+            try await Self.until { database.running == 2 }
+            #expect(batcher.queued == 1)
+            // Once 101 is through, 102 goes.
+            database.release(3)
+            var answers: [Int: Int] = [:]
+            for try await (send, outcome) in group { answers[send] = outcome }
+            #expect(answers == [101: 1010, 102: 1020, 201: 2010])
+        }
+        #expect(database.batches == [[101], [201], [102]])
+        #expect(database.bounded == [false, true, true])
+        #expect(batcher.running == 0 && batcher.queued == 0)
+    }
+
     @Test("a failed batch runs each of its sends alone: only the send that fails gets an error")
     func failedBatchRunsAlone() async throws {
         let database = FakeDatabase()

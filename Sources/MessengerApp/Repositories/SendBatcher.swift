@@ -20,8 +20,9 @@ import Synchronization
 /// a lock timeout), so a conversation locked by someone else's open transaction cannot hold the slots, and with them
 /// every other send, for as long as that transaction stays open. If a statement in a slot fails with an error after
 /// which it is safe to run again (``retryAlone``: the database rejected it, so nothing was stored), each of its sends
-/// runs again alone, unbounded and outside the slots: a send to a locked conversation then waits for the lock by
-/// itself, and one send's error never becomes another's.
+/// runs again alone, unbounded and outside the slots, keeping its key until it ends: a send to a locked conversation
+/// then waits for the lock by itself, the sends to that conversation after it wait in the queue (not in a slot, for
+/// another lock timeout each), and one send's error never becomes another's.
 final class SendBatcher<Send: Sendable, Outcome: Sendable>: Sendable {
     /// What a queued send is told when its turn comes.
     private enum Turn: Sendable {
@@ -125,13 +126,17 @@ final class SendBatcher<Send: Sendable, Outcome: Sendable>: Sendable {
         } catch {
             result = .failure(error)
         }
-        self.handOn(finished: sends)
+        // Sends that run again alone keep their keys until they have: a send to a conversation that someone's open
+        // transaction locks then waits outside the slots, and so do the sends to it that follow (in the queue).
+        let runAgain: Bool
+        if case .failure(let error) = result { runAgain = self.retryAlone(error) } else { runAgain = false }
+        self.handOn(finished: sends, keepingKeys: runAgain)
         switch result {
         case .success(let outcomes):
             for (waiter, outcome) in zip(others, outcomes.dropFirst()) { waiter.continuation.resume(returning: .done(outcome)) }
             return outcomes[0]
         case .failure(let error):
-            guard self.retryAlone(error) else {
+            guard runAgain else {
                 for waiter in others { waiter.continuation.resume(returning: .failed(error)) }
                 throw error
             }
@@ -141,42 +146,62 @@ final class SendBatcher<Send: Sendable, Outcome: Sendable>: Sendable {
     }
 
     /// A send of a failed statement, run again by itself: outside the slots (it already had its turn) and unbounded.
+    /// Its key stays held until it ends.
     private func alone(_ send: Send, execute: Execute) async throws -> Outcome {
-        try await execute([send], false)[0]
+        defer { self.release([send]) }
+        return try await execute([send], false)[0]
     }
 
-    /// Frees this slot and the finished statement's keys, then starts what the queue now allows: the queued sends whose
-    /// keys no running statement holds, in arrival order, up to ``maximumBatch`` per statement and while slots are free
-    /// (the first in this slot). Each batch goes to its first send, whose task runs it.
-    private func handOn(finished: [Send]) {
+    /// Frees the keys of sends that ran outside the slots, then starts what the queue now allows.
+    private func release(_ sends: [Send]) {
+        let batches = self.state.withLock { state -> [[Waiter]] in
+            self.release(sends, &state)
+            return self.startBatches(&state)
+        }
+        for batch in batches { batch[0].continuation.resume(returning: .lead(Array(batch.dropFirst()))) }
+    }
+
+    private func release(_ sends: [Send], _ state: inout State) {
+        for send in sends {
+            let key = self.key(send)
+            if let count = state.held[key], count > 1 { state.held[key] = count - 1 } else { state.held[key] = nil }
+        }
+    }
+
+    /// Frees this slot and (unless its sends run again alone) the finished statement's keys, then starts what the queue
+    /// now allows (the first batch in this slot).
+    private func handOn(finished: [Send], keepingKeys: Bool) {
         let batches = self.state.withLock { state -> [[Waiter]] in
             state.statements += 1
             if finished.count > 1 { state.batched += 1 }
             state.running -= 1
-            for send in finished {
-                let key = self.key(send)
-                if let count = state.held[key], count > 1 { state.held[key] = count - 1 } else { state.held[key] = nil }
-            }
-            var batches: [[Waiter]] = []
-            while state.running < self.limit && !state.queue.isEmpty {
-                var batch: [Waiter] = []
-                var rest: [Waiter] = []
-                rest.reserveCapacity(state.queue.count)
-                for waiter in state.queue {
-                    if batch.count < self.maximumBatch && state.held[self.key(waiter.send)] == nil {
-                        batch.append(waiter)
-                    } else {
-                        rest.append(waiter)
-                    }
-                }
-                guard !batch.isEmpty else { break }
-                state.queue = rest
-                state.running += 1
-                for waiter in batch { state.held[self.key(waiter.send), default: 0] += 1 }
-                batches.append(batch)
-            }
-            return batches
+            if !keepingKeys { self.release(finished, &state) }
+            return self.startBatches(&state)
         }
         for batch in batches { batch[0].continuation.resume(returning: .lead(Array(batch.dropFirst()))) }
+    }
+
+    /// Takes the batches the queue allows now: the queued sends whose keys nobody holds, in arrival order, up to
+    /// ``maximumBatch`` per statement, while slots are free. Each goes to its first send, whose task runs it.
+    private func startBatches(_ state: inout State) -> [[Waiter]] {
+        var batches: [[Waiter]] = []
+        while state.running < self.limit && !state.queue.isEmpty {
+            var batch: [Waiter] = []
+            var rest: [Waiter] = []
+            rest.reserveCapacity(state.queue.count)
+            for waiter in state.queue {
+                if batch.count < self.maximumBatch && state.held[self.key(waiter.send)] == nil {
+                    batch.append(waiter)
+                } else {
+                    rest.append(waiter)
+                }
+            }
+            guard !batch.isEmpty else { break }
+            state.queue = rest
+            state.running += 1
+            for waiter in batch { state.held[self.key(waiter.send), default: 0] += 1 }
+            batches.append(batch)
+        }
+        return batches
     }
 }
