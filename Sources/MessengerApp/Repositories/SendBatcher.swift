@@ -154,8 +154,14 @@ final class SendBatcher<Send: Sendable, Outcome: Sendable>: Sendable {
 
     /// Frees the keys of sends that ran outside the slots, then starts what the queue now allows.
     private func release(_ sends: [Send]) {
+        self.free { self.release(sends, &$0) }
+    }
+
+    /// Applies `change` (what a finished statement or send gives back), then starts the batches the queue now allows;
+    /// each goes to its first send, whose task runs it.
+    private func free(_ change: (inout State) -> Void) {
         let batches = self.state.withLock { state -> [[Waiter]] in
-            self.release(sends, &state)
+            change(&state)
             return self.startBatches(&state)
         }
         for batch in batches { batch[0].continuation.resume(returning: .lead(Array(batch.dropFirst()))) }
@@ -171,18 +177,16 @@ final class SendBatcher<Send: Sendable, Outcome: Sendable>: Sendable {
     /// Frees this slot and (unless its sends run again alone) the finished statement's keys, then starts what the queue
     /// now allows (the first batch in this slot).
     private func handOn(finished: [Send], keepingKeys: Bool) {
-        let batches = self.state.withLock { state -> [[Waiter]] in
+        self.free { state in
             state.statements += 1
             if finished.count > 1 { state.batched += 1 }
             state.running -= 1
             if !keepingKeys { self.release(finished, &state) }
-            return self.startBatches(&state)
         }
-        for batch in batches { batch[0].continuation.resume(returning: .lead(Array(batch.dropFirst()))) }
     }
 
     /// Takes the batches the queue allows now: the queued sends whose keys nobody holds, in arrival order, up to
-    /// ``maximumBatch`` per statement, while slots are free. Each goes to its first send, whose task runs it.
+    /// ``maximumBatch`` per statement, while slots are free.
     private func startBatches(_ state: inout State) -> [[Waiter]] {
         var batches: [[Waiter]] = []
         while state.running < self.limit && !state.queue.isEmpty {
