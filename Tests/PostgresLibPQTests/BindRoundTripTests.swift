@@ -21,6 +21,18 @@ struct BindRoundTripTests {
         #expect(length == value.count)
     }
 
+    @Test("hostile strings and NULL round-trip as elements of one text array, in order")
+    func hostileStringsInAnArray() async throws {
+        let pool = try await Self.pool()
+        defer { Task { await pool.shutdown() } }
+        let values: [String?] = [
+            "plain", "\"quoted\"", "back\\slash", "\\\"", "a,b", "{braces}", "NULL", nil, "", " spaced ",
+            "emoji 😀 and 中文 and é", "\u{202E}rtl", String(repeating: "\"\\", count: 1_000),
+        ]
+        let rows = try await pool.query("SELECT t.value FROM unnest(\(values)::text[]) WITH ORDINALITY AS t(value, ord) ORDER BY t.ord")
+        #expect(try rows.map { try $0.decode(String?.self, at: 0) } == values)
+    }
+
     @Test("typed round trips")
     func typedRoundTrips() async throws {
         let pool = try await Self.pool()

@@ -75,22 +75,32 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
 }
 
 /// Arrays are sent as PostgreSQL array literals (`{…}`), every element quoted, so that `= ANY($1)` works.
+///
+/// Built on UTF-8 bytes: a batch of sends binds its contents as one array, and appending scalar by scalar cost ~3%
+/// of a send's server CPU (perf, 32 senders). `"` and `\` are ASCII and never part of a multi-byte character, so
+/// escaping them byte by byte keeps the text valid UTF-8.
 extension Array: PostgresEncodable where Element: PostgresEncodable {
     public func postgresText() throws(PostgresError) -> String? {
-        var text = "{"
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
         for (index, element) in self.enumerated() {
-            if index > 0 { text += "," }
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
             guard let value = try element.postgresText() else {
-                text += "NULL"
+                bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
-            text += "\""
-            for character in value.unicodeScalars {
-                if character == "\"" || character == "\\" { text += "\\" }
-                text.unicodeScalars.append(character)
+            bytes.append(UInt8(ascii: "\""))
+            let utf8 = value.utf8
+            if utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                for byte in utf8 {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                    bytes.append(byte)
+                }
+            } else {
+                bytes.append(contentsOf: utf8)
             }
-            text += "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return text + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
