@@ -28,6 +28,12 @@ public struct AppRequestDecoder: RequestDecoder {
 
     /// Decodes JSON text with the same checks as a request body (also used for WebSocket frames).
     static func decode<T: Decodable>(_ type: T.Type, from bytes: ByteBufferView) throws -> T {
+        if let flat = T.self as? any FlatJSONDecodable.Type,
+            let members = bytes.withContiguousStorageIfAvailable({ FlatJSONObject.parse($0) }) ?? nil,
+            let value = flat.init(flatJSON: members) as? T
+        {
+            return value
+        }
         if let field = JSONTextCheck.fieldWithBadText(in: bytes) {
             throw AppError.validation([field: "\(field) must not contain NUL characters or unpaired surrogates"])
         }

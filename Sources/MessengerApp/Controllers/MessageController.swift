@@ -18,9 +18,28 @@ public struct MessageController: Sendable {
         group.post("conversations/{id}/read_messages", use: self.read)
     }
 
-    struct CreateInput: Decodable {
+    struct CreateInput: Decodable, FlatJSONDecodable {
         var content: String?
         var clientId: String?
+
+        /// A key given twice goes to `JSONDecoder`, which decides it as for any body.
+        init?(flatJSON members: [FlatJSONObject.Member]) {
+            var content: String?? = .none
+            var clientID: String?? = .none
+            for (key, value) in members {
+                switch key {
+                case "content":
+                    guard content == nil else { return nil }
+                    content = .some(value)
+                case "clientId":
+                    guard clientID == nil else { return nil }
+                    clientID = .some(value)
+                default: continue
+                }
+            }
+            self.content = content ?? nil
+            self.clientId = clientID ?? nil
+        }
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
