@@ -10,8 +10,11 @@ extension JSONObjectDescribing {
     /// The JSON object, written by hand, members in the description's order; the same JSON value as `JSONEncoder`
     /// writes, strings escaped to the same bytes (see ``JSONText`` for the one escape that differs), which
     /// `JSONObjectWriterTests` checks. (`JSONEncoder` itself writes members in hash order on this platform.)
-    var jsonText: String {
-        var text = ""
+    var jsonText: String { String(decoding: self.jsonBytes, as: UTF8.self) }
+
+    /// ``jsonText`` as UTF-8 bytes.
+    var jsonBytes: [UInt8] {
+        var text: [UInt8] = []
         // Enough for a typical message, so the text grows once at most.
         text.reserveCapacity(512)
         JSONObjectWriter.append(self, to: &text)

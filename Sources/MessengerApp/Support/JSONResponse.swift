@@ -24,19 +24,19 @@ public enum JSONResponse {
     /// conversations (generic containers, a dictionary per object, dynamic casts; README "Benchmarks"). Chosen over
     /// the `Encodable` overload wherever the model conforms.
     static func make(_ value: some JSONObjectDescribing, status: HTTPResponse.Status = .ok) -> Response {
-        Self.text(value.jsonText, status: status)
+        Self.bytes(value.jsonBytes, status: status)
     }
 
-    /// An array of models that describe their JSON: written by hand into one string.
+    /// An array of models that describe their JSON: written by hand into one buffer.
     static func make(_ values: [some JSONObjectDescribing], status: HTTPResponse.Status = .ok) -> Response {
-        Self.text(JSONObjectWriter.array(values), status: status)
+        Self.bytes(JSONObjectWriter.arrayBytes(values), status: status)
     }
 
-    static func text(_ text: String, status: HTTPResponse.Status) -> Response {
+    static func bytes(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: text))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
 }

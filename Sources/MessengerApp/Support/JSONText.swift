@@ -8,27 +8,33 @@
 public enum JSONText {
     /// `text` as a JSON string literal, quotes included.
     public static func quote(_ text: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 2)
         Self.append(text, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends `text` as a JSON string literal, quotes included, to `out`. Runs of bytes that need no escape are
-    /// copied whole (an escape only ever replaces a whole scalar, so every run is valid UTF-8).
-    public static func append(_ text: String, to out: inout String) {
-        let utf8 = text.utf8
-        out += "\""
-        // Most text needs no escape: then it is appended whole, one copy instead of a run per escape.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
-            out += text
-            out += "\""
+    /// Appends `text` as a JSON string literal, quotes included, to the UTF-8 bytes `out`. Runs of bytes that need
+    /// no escape are copied whole (an escape only ever replaces a whole scalar, so every run is valid UTF-8).
+    public static func append(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        if text.utf8.withContiguousStorageIfAvailable({ Self.appendEscaped($0, to: &out) }) == nil {
+            Array(text.utf8).withUnsafeBufferPointer { Self.appendEscaped($0, to: &out) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        // Most text needs no escape: then it is appended whole.
+        guard bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) else {
+            out.append(contentsOf: bytes)
             return
         }
-        var run = utf8.startIndex
-        var index = run
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            var next = utf8.index(after: index)
+        var run = 0
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            var next = index + 1
             let escape: String?
             switch byte {
             case 0x22: escape = "\\\""
@@ -41,30 +47,21 @@ public enum JSONText {
             case 0..<0x20: escape = "\\u00" + (byte < 0x10 ? "0" : "1") + String(byte & 0xF, radix: 16)
             case 0xE2:
                 // U+2028 is E2 80 A8 and U+2029 E2 80 A9 in UTF-8.
-                escape = Self.lineSeparator(utf8, after: next).map { $0 ? "\\u2028" : "\\u2029" }
-                if escape != nil { next = utf8.index(next, offsetBy: 2) }
+                if next + 1 < bytes.count, bytes[next] == 0x80, bytes[next + 1] == 0xA8 || bytes[next + 1] == 0xA9 {
+                    escape = bytes[next + 1] == 0xA8 ? "\\u2028" : "\\u2029"
+                    next += 2
+                } else {
+                    escape = nil
+                }
             default: escape = nil
             }
             if let escape {
-                out += Substring(utf8[run..<index])
-                out += escape
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+                out.append(contentsOf: escape.utf8)
                 run = next
             }
             index = next
         }
-        out += Substring(utf8[run..<utf8.endIndex])
-        out += "\""
-    }
-
-    /// After a 0xE2 byte: true for U+2028, false for U+2029, nil for any other scalar.
-    private static func lineSeparator(_ utf8: String.UTF8View, after index: String.Index) -> Bool? {
-        guard index != utf8.endIndex, utf8[index] == 0x80 else { return nil }
-        let last = utf8.index(after: index)
-        guard last != utf8.endIndex else { return nil }
-        switch utf8[last] {
-        case 0xA8: return true
-        case 0xA9: return false
-        default: return nil
-        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
     }
 }
