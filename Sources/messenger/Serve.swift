@@ -112,6 +112,7 @@ struct Serve: AsyncParsableCommand {
         // Without TZ, glibc's strftime (each log line's timestamp) re-checks /etc/localtime with a stat(2) on every
         // call: a syscall per request log line. Named once, the zone is read once. Before anything else runs.
         if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
+        // The same lines as swift-log's default handler, at a fraction of its cost per request (see LineLogHandler).
         LoggingSystem.bootstrap { label in LineLogHandler(label: label) }
         var logger = Logger(label: "messenger")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info

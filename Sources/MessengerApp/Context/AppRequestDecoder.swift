@@ -26,7 +26,9 @@ public struct AppRequestDecoder: RequestDecoder {
         return try Self.decode(T.self, from: buffer.readableBytesView)
     }
 
-    /// Decodes JSON text with the same checks as a request body (also used for WebSocket frames).
+    /// Decodes JSON text with the same checks as a request body (also used for WebSocket frames). A
+    /// ``FlatJSONDecodable`` type whose body is a flat object of strings is read by ``FlatJSONObject`` instead, which
+    /// leaves every other body to the checks and `JSONDecoder` below.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: ByteBufferView) throws -> T {
         if let flat = T.self as? any FlatJSONDecodable.Type,
             let members = bytes.withContiguousStorageIfAvailable({ FlatJSONObject.parse($0) }) ?? nil,
