@@ -139,20 +139,9 @@ enum FlatJSONObject {
         }
 
         private mutating func hex() -> UInt32? {
-            guard self.index + 4 <= self.bytes.count else { return nil }
-            var value: UInt32 = 0
-            for byte in self.bytes[self.index..<self.index + 4] {
-                let digit: UInt8
-                switch byte {
-                case 48...57: digit = byte - 48
-                case 65...70: digit = byte - 55
-                case 97...102: digit = byte - 87
-                default: return nil
-                }
-                value = value << 4 | UInt32(digit)
-            }
+            guard let unit = JSONTextCheck.hexUnit(self.bytes, at: self.index) else { return nil }
             self.index += 4
-            return value
+            return unit
         }
     }
 }

@@ -25,7 +25,7 @@ enum JSONTextCheck {
                     cursor += 2
                     continue
                 }
-                guard let unit = Self.hex(text, at: cursor + 2) else {
+                guard let unit = Self.hexUnit(text, at: cursor + 2) else {
                     cursor += 2
                     continue
                 }
@@ -36,7 +36,7 @@ enum JSONTextCheck {
                 case 0xD800...0xDBFF:
                     // A high surrogate must be followed at once by an escaped low one.
                     if cursor + 7 < text.count, text[cursor + 6] == UInt8(ascii: "\\"), text[cursor + 7] == UInt8(ascii: "u"),
-                        let low = Self.hex(text, at: cursor + 8), (0xDC00...0xDFFF).contains(low)
+                        let low = Self.hexUnit(text, at: cursor + 8), (0xDC00...0xDFFF).contains(low)
                     {
                         cursor += 12
                     } else {
@@ -61,10 +61,12 @@ enum JSONTextCheck {
         return nil
     }
 
-    private static func hex(_ text: [UInt8], at offset: Int) -> UInt32? {
-        guard offset + 4 <= text.count else { return nil }
+    /// The UTF-16 unit of the four hex digits of a `\u` escape at `offset`, or nil (too short, not hex). Shared with
+    /// ``FlatJSONObject``.
+    static func hexUnit<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: Int) -> UInt32? where Bytes.Index == Int {
+        guard offset >= bytes.startIndex, offset + 4 <= bytes.endIndex else { return nil }
         var value: UInt32 = 0
-        for byte in text[offset..<offset + 4] {
+        for byte in bytes[offset..<offset + 4] {
             let digit: UInt8
             switch byte {
             case 48...57: digit = byte - 48
