@@ -32,11 +32,6 @@ struct JSONObjectWriter: JSONFieldWriter {
         return text
     }
 
-    /// ``arrayBytes(_:capacityEach:)`` as a string.
-    static func array(_ values: [some JSONObjectDescribing], capacityEach: Int = 512) -> String {
-        String(decoding: Self.arrayBytes(values, capacityEach: capacityEach), as: UTF8.self)
-    }
-
     private static func appendArray(_ values: [some JSONObjectDescribing], to text: inout [UInt8]) {
         text.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
