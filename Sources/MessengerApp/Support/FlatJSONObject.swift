@@ -114,7 +114,7 @@ enum FlatJSONObject {
                 case UInt8(ascii: "t"): text.append(0x09)
                 case UInt8(ascii: "u"):
                     guard let scalar = self.escapedScalar() else { return nil }
-                    text.append(contentsOf: String(Character(scalar)).utf8)
+                    UTF8.encode(scalar) { text.append($0) }
                 default: return nil
                 }
             }
