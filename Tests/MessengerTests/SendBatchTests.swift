@@ -218,6 +218,7 @@ struct SendBatchTests {
 
     /// Fills every send slot of `repository` with sends to the `held` conversations, whose rows the blocker locks,
     /// then sends `queued` (they queue), then lets everything go: the queue goes as one statement. Each send's answer.
+    /// `repository`'s lock timeout must outlast the filling, or the held sends give up and run again alone.
     static func sendQueued(
         _ queued: [MessageSend], repository: PostgresConversationRepository, holding held: [Int64], as holder: Int64,
         blocker: PostgresConnectionPool, observer: PostgresConnectionPool
@@ -252,7 +253,9 @@ struct SendBatchTests {
         defer { Task { await live.stop() } }
         let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
         let metrics = AppMetrics()
-        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100, metrics: metrics)
+        // The held sends wait for the blocker's locks while the queue fills, which on a busy machine can take longer
+        // than the default lock timeout (they would then give up and run again alone): here they wait as long as it takes.
+        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100, metrics: metrics, sendLockTimeout: .seconds(600))
         let limit = PostgresConversationRepository.sendStatementsAtOnce
         let (alice, bob, carol) = (
             try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")), try await api.devLogin(uniqueName("c"))
@@ -332,7 +335,9 @@ struct SendBatchTests {
         defer { Task { await live.stop() } }
         let (api, pool, blocker, observer) = (live.api, live.pools[0], live.pools[1], live.pools[2])
         // No stream is open anywhere: every recipient is offline and gets a push.
-        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100, pushCoalesceWindow: .seconds(60))
+        // As above: the held sends wait for the blocker as long as it takes.
+        let repository = PostgresConversationRepository(
+            pool: pool, maxGroupSize: 100, pushCoalesceWindow: .seconds(60), sendLockTimeout: .seconds(600))
         let (alice, bob, carol) = (
             try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")), try await api.devLogin(uniqueName("c"))
         )

@@ -47,7 +47,7 @@ extension PostgresConversationRepository {
         WITH ins AS (
             INSERT INTO messages (content, user_id, conversation_id, client_id)
             SELECT \(content), \(userID), \(conversationID), \(clientID)
-            WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))\(unsafeRaw: Self.lockTimeoutCondition(bounded))
+            WHERE EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))\(unsafeRaw: self.lockTimeoutCondition(bounded))
             ON CONFLICT (conversation_id, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
             RETURNING id, created_at, conversation_id, user_id
         ), conv AS (
@@ -73,14 +73,19 @@ extension PostgresConversationRepository {
     }
 
     /// How long a send statement in one of ``SendBatcher``'s slots waits for a row lock before it gives up and its sends
-    /// run alone: far above a commit here (~1 ms, a slow disk's flush 100–300 ms), far below a transaction left open.
-    static let sendLockTimeout = "500ms"
+    /// run alone (``sendLockTimeout`` unless the repository is given another): far above a commit here (~1 ms, a slow
+    /// disk's flush 100–300 ms), far below a transaction left open.
+    public static let defaultSendLockTimeout = Duration.milliseconds(500)
 
     /// `AND set_config('lock_timeout', …, true)` for the insert's condition, or nothing: evaluated before the statement
     /// locks any row (every later step reads the insert's result), and local to the statement's own transaction.
-    /// Raw text (no bind): the value is a constant written in code, and keeps the statement one prepared plan.
-    static func lockTimeoutCondition(_ bounded: Bool) -> String {
-        bounded ? " AND set_config('lock_timeout', '\(Self.sendLockTimeout)', true) IS NOT NULL" : ""
+    /// Raw text (no bind): the value is a whole number of milliseconds fixed when the repository is made, and keeps the
+    /// statement one prepared plan.
+    func lockTimeoutCondition(_ bounded: Bool) -> String {
+        guard bounded else { return "" }
+        let (seconds, attoseconds) = self.sendLockTimeout.components
+        let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        return " AND set_config('lock_timeout', '\(milliseconds)ms', true) IS NOT NULL"
     }
 
     /// The send statement for several sends at once (``SendBatcher``): the same steps as
@@ -110,7 +115,7 @@ extension PostgresConversationRepository {
                 SELECT nextval('stream_event_id_seq') AS id, t.content, t.user_id, t.conversation_id, t.client_id, t.ord
                 FROM unnest(\(contents)::text[], \(users)::int8[], \(conversations)::int8[], \(clients)::text[])
                      WITH ORDINALITY AS t(content, user_id, conversation_id, client_id, ord)
-                WHERE true\(unsafeRaw: Self.lockTimeoutCondition(bounded))
+                WHERE true\(unsafeRaw: self.lockTimeoutCondition(bounded))
             ), ins AS (
                 INSERT INTO messages (id, content, user_id, conversation_id, client_id)
                 SELECT i.id, i.content, i.user_id, i.conversation_id, i.client_id FROM input i

@@ -14,13 +14,17 @@ public struct PostgresConversationRepository: ConversationRepository {
     let sendBatcher: SendBatcher<MessageSend, StoredSend?>
     /// Where send statements are counted (`messenger_send_statements_total`); nil: nowhere.
     let metrics: AppMetrics?
+    /// How long a send statement in one of the batcher's slots waits for a row lock (``defaultSendLockTimeout``).
+    let sendLockTimeout: Duration
 
     public init(
         pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil, pushCoalesceWindow: Duration? = nil,
-        metrics: AppMetrics? = nil
+        metrics: AppMetrics? = nil, sendLockTimeout: Duration = Self.defaultSendLockTimeout
     ) {
+        precondition(sendLockTimeout >= .milliseconds(1), "a lock timeout of zero would mean no timeout at all")
         self.pool = pool
         self.metrics = metrics
+        self.sendLockTimeout = sendLockTimeout
         self.sendBatcher = SendBatcher(
             limit: Self.sendStatementsAtOnce, maximumBatch: Self.sendsPerStatement, key: \.conversationID
         ) { error in
