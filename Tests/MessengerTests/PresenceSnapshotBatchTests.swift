@@ -136,6 +136,48 @@ struct PresenceSnapshotBatchTests {
         #expect(received.filter { String($0.userID) == members[0].userID }.count == 2)
     }
 
+    @Test("the contacts' presence read answers each viewer with their contacts, and is planned once per connection, not per batch")
+    func contactsPresenceKeepsOnePlan() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let api = APIClient(baseURL: server.baseURL)
+        let hub = try await api.devLogin(uniqueName("hub"))
+        var members: [APIClient.Session] = []
+        for n in 0..<12 {
+            let member = try await api.devLogin(uniqueName("p\(n)"))
+            _ = try await api.startConversation(hub, with: member.username)
+            members.append(member)
+        }
+        let loner = try await api.devLogin(uniqueName("loner"))
+        // One connection, so that its prepared statements are the ones the reads used.
+        let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
+        defer { Task { await pool.shutdown() } }
+        let repository = PostgresPresenceRepository(pool: pool)
+        let id = { (session: APIClient.Session) in Int64(session.userID)! }
+        let online = Set(members.enumerated().filter { $0.offset % 3 == 0 }.map { id($0.element) })
+        try await repository.markOnline(userIDs: Array(online), instance: uniqueName("plan-test"))
+
+        // Small batches, as streams opening one after another make them: each a different set of viewers.
+        for round in 0..<members.count {
+            let viewers = [id(hub), id(members[round]), id(loner)]
+            let presence = try await repository.contactsPresence(of: viewers, deadAfter: .seconds(30))
+            #expect(Set(presence.keys) == [id(hub), id(members[round])], "a viewer without contacts has no entry")
+            #expect(Set(presence[id(hub)]?.keys ?? [:].keys) == Set(members.map(id)))
+            for (contact, state) in presence[id(hub)] ?? [:] {
+                #expect(state.online == online.contains(contact), "contact \(contact)")
+            }
+            #expect(presence[id(members[round])]?.mapValues(\.online) == [id(hub): false])
+        }
+        // PostgreSQL plans a prepared statement for its first five runs, then keeps one generic plan unless it
+        // judges a plan of each run's own values cheaper; planning this statement took ~20 times as long as running it.
+        let marker = "WITH pairs AS"
+        let plans = try await pool.query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, \(marker)) > 0"
+        ).map { try $0.decode((Int64, Int64).self) }
+        #expect(plans.count == 1)
+        #expect(plans.first.map { $0.1 <= 5 && $0.0 >= Int64(members.count - 5) } == true, "generic and custom plans: \(plans)")
+    }
+
     @Test("a storm of arrivals (hundreds of users coming online a second) is recorded in a few statements, not one per user")
     func arrivalStormsAreGathered() async throws {
         let server = try await TestServer.start()
