@@ -358,22 +358,25 @@ public struct PostgresConversationRepository: ConversationRepository {
             "SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)"
         )
         guard !member.isEmpty else { return nil }
+        // The cursor and the page size go through sub-selects, which hide them from the planner: in plain view
+        // PostgreSQL judged a plan made for each page's own values cheaper than its generic one (which is the same
+        // backward index scan) and planned every page again, 116 µs of planning for 50 µs of running.
         let rows: PostgresRows
         switch page {
         case .before(let before, let limit):
             rows = try await self.pool.query(
                 """
                 SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
-                WHERE m.conversation_id = \(conversationID) AND m.id < \(before ?? Int64.max)
-                ORDER BY m.id DESC LIMIT \(limit)
+                WHERE m.conversation_id = \(conversationID) AND m.id < (SELECT \(before ?? Int64.max)::bigint)
+                ORDER BY m.id DESC LIMIT (SELECT \(limit)::bigint)
                 """
             )
         case .after(let after, let limit):
             rows = try await self.pool.query(
                 """
                 SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
-                WHERE m.conversation_id = \(conversationID) AND m.id > \(after)
-                ORDER BY m.id ASC LIMIT \(limit)
+                WHERE m.conversation_id = \(conversationID) AND m.id > (SELECT \(after)::bigint)
+                ORDER BY m.id ASC LIMIT (SELECT \(limit)::bigint)
                 """
             )
         }
