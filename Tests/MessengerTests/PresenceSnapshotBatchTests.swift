@@ -148,6 +148,8 @@ struct PresenceSnapshotBatchTests {
             _ = try await api.startConversation(hub, with: member.username)
             members.append(member)
         }
+        // The hub and the first member also share a group: the same pair twice, still one entry.
+        _ = try await api.createGroup(hub, title: "twice", usernames: [members[0].username])
         let loner = try await api.devLogin(uniqueName("loner"))
         // One connection, so that its prepared statements are the ones the reads used.
         let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
