@@ -43,6 +43,48 @@ struct SessionCheckBatchTests {
         func revokeSession(sessionID: UUID) async throws { try await self.inner.revokeSession(sessionID: sessionID) }
     }
 
+    @Test("the batched session check answers each session rightly and is planned once per connection, not per batch")
+    func sessionCheckKeepsOnePlan() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        // One connection, so that its prepared statements are the ones the reads used.
+        let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 1, logger: TestCluster.logger)
+        defer { Task { await pool.shutdown() } }
+        let postgres = PostgresUserRepository(pool: pool)
+        let expiry = Date().addingTimeInterval(3600)
+        var sessions: [(sessionID: UUID, userID: Int64)] = []
+        for n in 0..<6 {
+            let user = try await postgres.findOrCreate(username: uniqueName("plan\(n)"))
+            sessions.append((try await postgres.createSession(userID: user.id, expiresAt: expiry), user.id))
+        }
+        try await postgres.revokeSession(sessionID: sessions[5].sessionID)
+        let good = Dictionary(uniqueKeysWithValues: sessions[0..<5].map { ($0.sessionID, $0.userID) })
+        // Sessions of many other logins, and statistics that know them (as on a server that has run for a while).
+        try await pool.query(
+            """
+            INSERT INTO sessions (id, user_id, expires_at)
+            SELECT gen_random_uuid(), \(sessions[0].userID), now() + interval '1 hour' FROM generate_series(1, 2000)
+            """)
+        try await pool.query("ANALYZE sessions")
+        // Batches of one to four, as checks that miss the cache make them; one of them revoked, one presented with
+        // another user.
+        for round in 0..<12 {
+            var asked = Array(sessions[(round % 3)..<(round % 3 + 1 + round % 4)])
+            asked.append(sessions[5])
+            asked.append((sessions[4].sessionID, sessions[0].userID))
+            let valid = try await postgres.validSessions(of: asked)
+            let expected = Dictionary(
+                asked.filter { good[$0.sessionID] == $0.userID }.map { ($0.sessionID, $0.userID) }, uniquingKeysWith: { first, _ in first })
+            #expect(valid == expected, "round \(round)")
+        }
+        let marker = "AS asked (id, user_id)"
+        let plans = try await pool.query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, \(marker)) > 0"
+        ).map { try $0.decode((Int64, Int64).self) }
+        #expect(plans.count == 1)
+        #expect(plans.first.map { $0.1 <= 5 && $0.0 >= 7 } == true, "generic and custom plans: \(plans)")
+    }
+
     @Test("checks asked while a read runs wait for the next read, which answers all of them in one statement, each rightly")
     func checksDuringAReadShareTheNext() async throws {
         let server = try await TestServer.start()

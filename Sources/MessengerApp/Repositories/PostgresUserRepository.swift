@@ -68,10 +68,14 @@ public struct PostgresUserRepository: UserRepository {
 
     public func validSessions(of sessions: [(sessionID: UUID, userID: Int64)]) async throws -> [UUID: Int64] {
         guard !sessions.isEmpty else { return [:] }
+        // The arrays go through sub-selects, which hide their length from the planner: in plain view PostgreSQL
+        // planned the statement again for nearly every batch (a plan for a few rows looked cheaper than the generic
+        // one), ~0.2 ms of planning each. Hidden, one generic plan (a key lookup per session asked) serves them all.
+        let ids = sessions.map { $0.sessionID.uuidString.lowercased() }
         let rows = try await self.pool.query(
             """
             SELECT s.id::text, s.user_id FROM sessions s
-            JOIN unnest(\(sessions.map { $0.sessionID.uuidString.lowercased() })::uuid[], \(sessions.map(\.userID))::bigint[])
+            JOIN unnest((SELECT \(ids)::uuid[])::uuid[], (SELECT \(sessions.map(\.userID))::bigint[])::bigint[])
                 AS asked (id, user_id) ON asked.id = s.id AND asked.user_id = s.user_id
             WHERE s.revoked_at IS NULL AND s.expires_at > now()
             """
