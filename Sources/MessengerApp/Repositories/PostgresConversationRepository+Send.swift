@@ -82,8 +82,12 @@ extension PostgresConversationRepository {
     /// Raw text (no bind): the value is a whole number of milliseconds fixed when the repository is made, and keeps the
     /// statement one prepared plan.
     func lockTimeoutCondition(_ bounded: Bool) -> String {
-        guard bounded else { return "" }
-        let (seconds, attoseconds) = self.sendLockTimeout.components
+        bounded ? self.boundedLockCondition : ""
+    }
+
+    /// The condition of ``lockTimeoutCondition(_:)`` for a bounded statement, made once per repository.
+    static func boundedLockCondition(_ timeout: Duration) -> String {
+        let (seconds, attoseconds) = timeout.components
         let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         return " AND set_config('lock_timeout', '\(milliseconds)ms', true) IS NOT NULL"
     }

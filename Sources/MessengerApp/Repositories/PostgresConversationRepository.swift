@@ -16,6 +16,8 @@ public struct PostgresConversationRepository: ConversationRepository {
     let metrics: AppMetrics?
     /// How long a send statement in one of the batcher's slots waits for a row lock (``defaultSendLockTimeout``).
     let sendLockTimeout: Duration
+    /// ``lockTimeoutCondition(_:)``'s text for a bounded statement (made once: every send uses it).
+    let boundedLockCondition: String
 
     public init(
         pool: PostgresConnectionPool, maxGroupSize: Int, presenceDeadAfter: Duration? = nil, pushCoalesceWindow: Duration? = nil,
@@ -25,6 +27,7 @@ public struct PostgresConversationRepository: ConversationRepository {
         self.pool = pool
         self.metrics = metrics
         self.sendLockTimeout = sendLockTimeout
+        self.boundedLockCondition = Self.boundedLockCondition(sendLockTimeout)
         self.sendBatcher = SendBatcher(
             limit: Self.sendStatementsAtOnce, maximumBatch: Self.sendsPerStatement, key: \.conversationID
         ) { error in
