@@ -72,8 +72,8 @@ extension PostgresConversationRepository {
         """
     }
 
-    /// How long a send statement in one of ``SendBatcher``'s slots waits for a row lock before it gives up and its sends
-    /// run alone (``sendLockTimeout`` unless the repository is given another): far above a commit here (~1 ms, a slow
+    /// How long, unless a repository is given another ``sendLockTimeout``, a send statement in one of ``SendBatcher``'s
+    /// slots waits for a row lock before it gives up and its sends run alone: far above a commit here (~1 ms, a slow
     /// disk's flush 100–300 ms), far below a transaction left open.
     public static let defaultSendLockTimeout = Duration.milliseconds(500)
 
