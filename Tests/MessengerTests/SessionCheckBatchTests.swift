@@ -77,12 +77,9 @@ struct SessionCheckBatchTests {
                 asked.filter { good[$0.sessionID] == $0.userID }.map { ($0.sessionID, $0.userID) }, uniquingKeysWith: { first, _ in first })
             #expect(valid == expected, "round \(round)")
         }
-        let marker = "AS asked (id, user_id)"
-        let plans = try await pool.query(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, \(marker)) > 0"
-        ).map { try $0.decode((Int64, Int64).self) }
+        let plans = try await ServerWithPools.preparedPlans(pool, containing: "AS asked (id, user_id)")
         #expect(plans.count == 1)
-        #expect(plans.first.map { $0.1 <= 5 && $0.0 >= 7 } == true, "generic and custom plans: \(plans)")
+        #expect(plans.first.map { $0.custom <= 5 && $0.generic >= 7 } == true, "generic and custom plans: \(plans)")
     }
 
     @Test("checks asked while a read runs wait for the next read, which answers all of them in one statement, each rightly")

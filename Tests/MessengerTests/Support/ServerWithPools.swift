@@ -28,6 +28,14 @@ struct ServerWithPools {
         try await pool.query(query).first!.decode(Int64.self, at: 0)
     }
 
+    /// How often each statement prepared on `pool`'s connection whose text holds `marker` was planned generically and
+    /// with its own values (`pg_prepared_statements`; give the pool one connection to see the one the reads used).
+    static func preparedPlans(_ pool: PostgresConnectionPool, containing marker: String) async throws -> [(generic: Int64, custom: Int64)] {
+        try await pool.query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, \(marker)) > 0"
+        ).map { try $0.decode((Int64, Int64).self) }
+    }
+
     /// Statements of this database waiting for a lock now.
     static func lockWaits(_ observer: PostgresConnectionPool) async throws -> Int64 {
         try await self.count(
