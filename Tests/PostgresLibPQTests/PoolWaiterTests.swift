@@ -48,14 +48,16 @@ struct PoolWaiterTests {
 
     @Test("each waiter times out at its own deadline, and again after a quiet spell", .timeLimit(.minutes(1)))
     func deadlinesPerWaiter() async throws {
-        let timeout = Duration.milliseconds(400)
+        let timeout = Duration.milliseconds(1500)
         let pool = try await BindRoundTripTests.pool(size: 1, timeout: timeout)
         defer { Task { await pool.shutdown() } }
         let (held, release) = await Self.holdOnlyConnection(pool)
         let first = Task { try await pool.query("SELECT 1") }
         while pool.waitingCount < 1 { try await Self.yieldUnlessOverTime() }
-        try await Task.sleep(for: .milliseconds(200))
-        // The second waiter's deadline comes 200 ms after the first one's: the first timing out must not take it along.
+        try await Task.sleep(for: .seconds(1))
+        // The second waiter's deadline comes a second after the first one's: the first timing out must not take it
+        // along. (A second, not less: on a busy machine this task may resume that much later than the first's timeout,
+        // and with 200 ms the second waiter had sometimes timed out too by then.)
         let secondStart = ContinuousClock.now
         let second = Task { try await pool.query("SELECT 1") }
         while pool.waitingCount < 2 { try await Self.yieldUnlessOverTime() }
