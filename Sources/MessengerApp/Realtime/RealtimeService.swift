@@ -104,9 +104,14 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     public func membershipChanged() { self.committed() }
     public func messageChanged() { self.committed() }
 
+    /// Wakes only the loops that have work: each wake-up resumes a task on another thread, and on a sequential
+    /// sender's path that is a context switch per send (the woken loop preempts the request on a two-core machine).
+    /// The loops make the same checks when they wake (a wake-up already queued still finds them true or not), so
+    /// this changes nothing else: with nobody subscribed the dispatcher reads nothing (the first subscriber brings
+    /// the start point up to date, and wakes it, see `subscribe`); alone, an instance sends no `NOTIFY`.
     private func committed() {
-        self.wake.yield()
-        self.notify.yield()
+        if self.registry.count > 0 { self.wake.yield() }
+        if self.othersListening.load(ordering: .relaxed) { self.notify.yield() }
     }
 
     /// Closes a session's streams here and, through `NOTIFY`, on every other instance.
@@ -388,10 +393,14 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
     /// beyond this database's head or is too far behind to replay cheaply opens with `event: reset` instead.
     /// - Parameter socket: the connection's handler when the stream's frames are to be written directly (SSE).
     func subscribe(identity: Identity, channel: any Channel, socket: StreamSocketHandler? = nil, lastEventID: String?) async throws -> Start? {
+        var first = false
         if self.registry.count == 0 {
-            // The dispatcher reads nothing while nobody listens: bring the start point up to now first.
-            _ = self.registry.advanceIfEmpty(to: try await self.stream.currentPosition())
+            // The dispatcher reads nothing while nobody listens: bring the start point up to now first…
+            first = self.registry.advanceIfEmpty(to: try await self.stream.currentPosition())
         }
+        // …and have it look once this stream is registered: a commit after that read, whose wake-up found nobody
+        // subscribed (see `committed`), is delivered now, not at the next safety look.
+        defer { if first { self.wake.yield() } }
         var mode = SubscriberRegistry.Mode.live
         if let lastEventID, !lastEventID.isEmpty {
             mode = .reset
