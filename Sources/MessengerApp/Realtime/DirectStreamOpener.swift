@@ -24,7 +24,7 @@ struct DirectStreamOpener: Sendable {
     /// Opens the stream at once, on the event loop, when nothing about it has to be waited for: a token this process
     /// already knows (``Authenticator/knownIdentity(_:)``), no `Last-Event-ID` to replay from, and a registry whose
     /// position is current. That is every stream of a user who just logged in and every reconnect of a known client.
-    /// The presence snapshot follows from a batched read (``PresenceTracker/request(snapshotFor:deliver:)``). No task
+    /// The response head goes out with the presence snapshot, from a batched read (``PresenceTracker/request(snapshotFor:deliver:)``). No task
     /// runs for such a stream at all; false (nothing done) leaves it to ``open(_:channel:sniffer:)``.
     func openNow(_ head: StreamRequestHead, channel: any Channel, sniffer: FirstRequestSniffer) -> Bool {
         let start = ContinuousClock.now
@@ -32,13 +32,16 @@ struct DirectStreamOpener: Sendable {
         else { return false }
         let socket = StreamSocketHandler(ownsResponse: true, eventLoop: channel.eventLoop)
         guard let subscriber = self.realtime.subscribeLiveNow(identity: identity, channel: channel, socket: socket) else { return false }
-        self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer)
+        // The head and opening wait, unflushed, for the presence snapshot (a batched read, usually a millisecond or
+        // two): all three then leave in one write, one TCP segment for both sides to handle instead of two. The
+        // stream is registered already, so nothing sent meanwhile is missed (it waits as pending frames).
+        self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer, flushHead: false)
         let elapsed = ContinuousClock.now - start
         self.metrics.streamOpenedDirectly(duration: elapsed, immediately: true)
         self.realtime.requestPresenceSnapshot(for: identity.userID) { snapshot in
             // From the reading task, not the event loop: the request log line is a write to a file.
             self.log(head, elapsed: elapsed)
-            subscriber.startDirect(first: snapshot)
+            subscriber.startDirect(first: snapshot, flushing: true)
         }
         return true
     }
@@ -90,13 +93,16 @@ struct DirectStreamOpener: Sendable {
     /// Takes the response over from the sniffer, on the event loop, once the stream is registered: the socket handler
     /// takes the sniffer's place, and head and opening go out in one write. Whatever this stream writes next is
     /// scheduled on the same loop after it. The subscriber goes when the connection does.
-    private func begin(_ subscriber: Subscriber, socket: StreamSocketHandler, channel: any Channel, sniffer: FirstRequestSniffer) {
+    private func begin(
+        _ subscriber: Subscriber, socket: StreamSocketHandler, channel: any Channel, sniffer: FirstRequestSniffer, flushHead: Bool = true
+    ) {
         let realtime = self.realtime
         channel.closeFuture.whenComplete { _ in realtime.unsubscribe(subscriber) }
         do {
             try channel.pipeline.syncOperations.addHandler(socket, position: .first)
             try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: self.configuration.streamWaterMark)
-            socket.writeHead(Self.responseHead(), opening: SSEFrame.opening(retryMilliseconds: self.configuration.retryMilliseconds))
+            socket.writeHead(
+                Self.responseHead(), opening: SSEFrame.opening(retryMilliseconds: self.configuration.retryMilliseconds), flush: flushHead)
             // What the sniffer saw while the stream was being opened: the client leaving, or the server quiescing.
             let (inputClosed, quiesced) = (sniffer.inputClosed, sniffer.quiesced)
             sniffer.discard()

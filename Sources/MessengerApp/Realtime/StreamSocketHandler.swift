@@ -66,13 +66,14 @@ final class StreamSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// Writes a response head this side made, then the first frame, and flushes once.
-    func writeHead(_ head: ByteBuffer, opening: ByteBuffer) {
+    /// Writes a response head this side made, then the first frame, and flushes once, unless `flush` is false: then
+    /// they go out with the next flush (the stream's first frames, see ``DirectStreamOpener/openNow``).
+    func writeHead(_ head: ByteBuffer, opening: ByteBuffer, flush: Bool = true) {
         guard let context else { return }
         context.write(self.wrapOutboundOut(.byteBuffer(head)), promise: nil)
         var chunks = ChunkedFrameCache()
         _ = self.write(frame: opening, chunks: &chunks)
-        self.flush()
+        if flush { self.flush() }
     }
 
     /// Writes one frame and flushes, whether or not the connection is backed up; the future completes when it is

@@ -181,14 +181,18 @@ public final class Subscriber: Sendable {
     /// go straight to the connection, beginning with those that waited. Called once, by the response task, after its
     /// last write returned; the writes it schedules run on the event loop after that one, so the order holds.
     /// - Parameter first: a frame to write before those that waited (the presence snapshot), in the same write.
-    func startDirect(first: ByteBuffer? = nil) {
-        guard case .socket(_, let loop) = self.output else { return }
+    /// - Parameter flushing: the response head was written but not flushed: flush even when no frame is written.
+    func startDirect(first: ByteBuffer? = nil, flushing: Bool = false) {
+        guard case .socket(let handler, let loop) = self.output else { return }
         let endedMeanwhile = self.state.withLock { state -> CloseReason? in
             guard let pending = state.pending else { return nil }
             state.pending = nil
             if state.closed { return state.closeReason }
             let frames = (first.map { [$0] } ?? []) + pending
-            guard !frames.isEmpty else { return nil }
+            guard !frames.isEmpty else {
+                if flushing { loop.execute { handler.flush() } }
+                return nil
+            }
             // Under the lock: any frame delivered after this one is scheduled after it.
             let writes = frames.map { (self, $0) }
             loop.execute { Self.write(writes) }

@@ -40,15 +40,23 @@ enum RawHTTP {
 
     /// Sends `bytes` to 127.0.0.1:`port` from `source` and reads the reply until the server closes.
     static func send(_ bytes: [UInt8], port: Int, from source: String = "127.0.0.1") async throws -> Reply {
-        try await Self.threads.runIfActive { try Self.exchange(bytes, port: port, source: source, headOnly: false) }
+        try await Self.threads.runIfActive { try Self.parse(Self.exchange(bytes, port: port, source: source, until: .close)) }
     }
 
     /// Like ``send(_:port:from:)`` but returns once the response head has arrived (for streams that stay open).
     static func sendForHead(_ bytes: [UInt8], port: Int) async throws -> Reply {
-        try await Self.threads.runIfActive { try Self.exchange(bytes, port: port, source: "127.0.0.1", headOnly: true) }
+        try await Self.threads.runIfActive { try Self.parse(Self.exchange(bytes, port: port, source: "127.0.0.1", until: .head)) }
     }
 
-    private static func exchange(_ bytes: [UInt8], port: Int, source: String, headOnly: Bool) throws -> Reply {
+    /// Sends `bytes` and returns what the first `recv` of the answer got: the bytes of the server's first write,
+    /// which loopback TCP delivers whole (and nothing of a later write, unless it came before the client read).
+    static func firstRead(_ bytes: [UInt8], port: Int) async throws -> [UInt8] {
+        try await Self.threads.runIfActive { try Self.exchange(bytes, port: port, source: "127.0.0.1", until: .firstRead) }
+    }
+
+    private enum Until { case close, head, firstRead }
+
+    private static func exchange(_ bytes: [UInt8], port: Int, source: String, until: Until) throws -> [UInt8] {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket() failed") }
         defer { close(descriptor) }
@@ -79,9 +87,9 @@ enum RawHTTP {
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count <= 0 { break }
             received += chunk[0..<count]
-            if headOnly, Self.headEnd(received) != nil { break }
+            if until == .firstRead || (until == .head && Self.headEnd(received) != nil) { break }
         }
-        return try Self.parse(received)
+        return received
     }
 
     static func parse(_ bytes: [UInt8]) throws -> Reply {
