@@ -60,7 +60,11 @@ struct DirectStreamOpener: Sendable {
         guard let started = try? await realtime.subscribe(identity: identity, channel: channel, socket: socket, lastEventID: head.lastEventID)
         else { return false }
         let subscriber = started.subscriber
-        channel.eventLoop.execute { self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer) }
+        // A live stream's head waits for its presence snapshot, as in `openNow` (one write); a resumed one's goes with
+        // the first replayed frame.
+        let live: Bool
+        if case .live = started { live = true } else { live = false }
+        channel.eventLoop.execute { self.begin(subscriber, socket: socket, channel: channel, sniffer: sniffer, flushHead: !live) }
         let elapsed = ContinuousClock.now - start
         self.metrics.streamOpenedDirectly(duration: elapsed, immediately: false)
         self.log(head, elapsed: elapsed)
@@ -84,8 +88,8 @@ struct DirectStreamOpener: Sendable {
             subscriber.startDirect()
         } else {
             // From here the dispatcher writes to the connection directly; the snapshot goes in the same write as the
-            // frames that waited (the position, events since the registration).
-            subscriber.startDirect(first: snapshot)
+            // head and the frames that waited (the position, events since the registration).
+            subscriber.startDirect(first: snapshot, flushing: true)
         }
         return true
     }
