@@ -24,8 +24,9 @@ struct DirectStreamOpener: Sendable {
     /// Opens the stream at once, on the event loop, when nothing about it has to be waited for: a token this process
     /// already knows (``Authenticator/knownIdentity(_:)``), no `Last-Event-ID` to replay from, and a registry whose
     /// position is current. That is every stream of a user who just logged in and every reconnect of a known client.
-    /// The response head goes out with the presence snapshot, from a batched read (``PresenceTracker/request(snapshotFor:deliver:)``). No task
-    /// runs for such a stream at all; false (nothing done) leaves it to ``open(_:channel:sniffer:)``.
+    /// The response head goes out with the presence snapshot, from a batched read
+    /// (``PresenceTracker/request(snapshotFor:deliver:)``). No task runs for such a stream at all; false (nothing
+    /// done) leaves it to ``open(_:channel:sniffer:)``.
     func openNow(_ head: StreamRequestHead, channel: any Channel, sniffer: FirstRequestSniffer) -> Bool {
         let start = ContinuousClock.now
         guard head.lastEventID?.isEmpty ?? true, let token = head.token, let identity = self.authenticator.knownIdentity(token)
