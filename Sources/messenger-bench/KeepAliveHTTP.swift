@@ -135,18 +135,22 @@ final class KeepAliveConnection: Sendable {
     /// did for these requests): then the connection is closed, which fails the request.
     func request(_ head: HTTPRequestHead, body: ByteBuffer?) async throws -> HTTPResult {
         let loop = self.channel.eventLoop
-        let promise = loop.makePromise(of: HTTPResult.self)
-        let collector = self.collector
+        return try await loop.flatSubmit { self.write(head, body: body) }.get()
+    }
+
+    /// Writes a request (head, body, end: one flush); the future is its response, or fails after 30 s (the
+    /// connection is then closed). On the event loop.
+    private func write(_ head: HTTPRequestHead, body: ByteBuffer?) -> EventLoopFuture<HTTPResult> {
+        let loop = self.channel.eventLoop
         let channel = self.channel
-        loop.execute {
-            let timeout = loop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
-            promise.futureResult.whenComplete { _ in timeout.cancel() }
-            collector.expect(promise)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).cascadeFailure(to: promise)
-        }
-        return try await promise.futureResult.get()
+        let answered = loop.makePromise(of: HTTPResult.self)
+        let timeout = loop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
+        answered.futureResult.whenComplete { _ in timeout.cancel() }
+        self.collector.expect(answered)
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil)).cascadeFailure(to: answered)
+        return answered.futureResult
     }
 
     /// See ``KeepAliveHTTP/sequence(count:_:request:)``. `make` runs on the event loop.
@@ -155,25 +159,16 @@ final class KeepAliveConnection: Sendable {
     ) async throws -> [(latencyNs: UInt64, result: HTTPResult)] {
         let loop = self.channel.eventLoop
         let done = loop.makePromise(of: [(latencyNs: UInt64, result: HTTPResult)].self)
-        let collector = self.collector
-        let channel = self.channel
         loop.execute {
             let results = NIOLoopBoundBox([(latencyNs: UInt64, result: HTTPResult)](), eventLoop: loop)
             results.value.reserveCapacity(count)
             @Sendable func step(_ i: Int) {
                 guard i < count else { return done.succeed(results.value) }
                 let (head, body) = make(i)
-                let answered = loop.makePromise(of: HTTPResult.self)
-                let timeout = loop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
-                collector.expect(answered)
                 let t0 = nowNs()
-                channel.write(HTTPClientRequestPart.head(head), promise: nil)
-                if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil)).cascadeFailure(to: answered)
                 // Runs on the event loop, in the turn that read the answer's end: the next request goes out at once.
-                answered.futureResult.whenComplete { outcome in
+                self.write(head, body: body).whenComplete { outcome in
                     let t1 = nowNs()
-                    timeout.cancel()
                     switch outcome {
                     case .success(let result):
                         results.value.append((t1 - t0, result))

@@ -181,7 +181,8 @@ public final class Subscriber: Sendable {
     /// go straight to the connection, beginning with those that waited. Called once, by the response task, after its
     /// last write returned; the writes it schedules run on the event loop after that one, so the order holds.
     /// - Parameter first: a frame to write before those that waited (the presence snapshot), in the same write.
-    /// - Parameter flushing: the response head was written but not flushed: flush even when no frame is written.
+    /// - Parameter flushing: the response head was written but not flushed: flush even when no frame is written (a
+    ///   live stream always has its position frame waiting; this keeps a head from ever staying unsent).
     func startDirect(first: ByteBuffer? = nil, flushing: Bool = false) {
         guard case .socket(let handler, let loop) = self.output else { return }
         let endedMeanwhile = self.state.withLock { state -> CloseReason? in
