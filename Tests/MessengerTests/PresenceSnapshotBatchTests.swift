@@ -70,18 +70,26 @@ struct PresenceSnapshotBatchTests {
         }
     }
 
+    /// A user in a one-to-one conversation with each of `count` new users (their contacts, for presence).
+    private static func hub(
+        with count: Int, named prefix: String, api: APIClient
+    ) async throws -> (hub: APIClient.Session, members: [APIClient.Session]) {
+        let hub = try await api.devLogin(uniqueName("hub"))
+        var members: [APIClient.Session] = []
+        for n in 0..<count {
+            let member = try await api.devLogin(uniqueName("\(prefix)\(n)"))
+            _ = try await api.startConversation(hub, with: member.username)
+            members.append(member)
+        }
+        return (hub, members)
+    }
+
     @Test("requests made while a snapshot read runs wait for the next read, which serves all of them in one statement")
     func requestsDuringAReadShareTheNext() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
-        let hub = try await api.devLogin(uniqueName("hub"))
-        var members: [APIClient.Session] = []
-        for n in 0..<20 {
-            let member = try await api.devLogin(uniqueName("m\(n)"))
-            _ = try await api.startConversation(hub, with: member.username)
-            members.append(member)
-        }
+        let (hub, members) = try await Self.hub(with: 20, named: "m", api: api)
         let loner = try await api.devLogin(uniqueName("loner"))
 
         let pool = PostgresConnectionPool(configuration: server.database, maximumConnections: 2, logger: TestCluster.logger)
@@ -141,13 +149,7 @@ struct PresenceSnapshotBatchTests {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let api = APIClient(baseURL: server.baseURL)
-        let hub = try await api.devLogin(uniqueName("hub"))
-        var members: [APIClient.Session] = []
-        for n in 0..<12 {
-            let member = try await api.devLogin(uniqueName("p\(n)"))
-            _ = try await api.startConversation(hub, with: member.username)
-            members.append(member)
-        }
+        let (hub, members) = try await Self.hub(with: 12, named: "p", api: api)
         // The hub and the first member also share a group: the same pair twice, still one entry.
         _ = try await api.createGroup(hub, title: "twice", usernames: [members[0].username])
         let loner = try await api.devLogin(uniqueName("loner"))
