@@ -83,6 +83,57 @@ final class KeepAliveHTTP: Sendable {
         }
     }
 
+    /// `count` requests on an open-loop schedule, driven from the event loops: request `i` is written at
+    /// `startAfterNs` from now plus `i × intervalNs`, by an event-loop timer, on lane `i % lanes` (a keep-alive
+    /// connection of its own, opened or taken from the idle ones first). A request due while its lane's previous one is unanswered is pipelined
+    /// behind it, as one HTTP/1.1 client would. `sent(i, ns)` runs on the event loop just before request `i` is
+    /// written; each outcome's latency is from that write to the end of the answer, both read on the event loop.
+    ///
+    /// Why: from a task (``pacedSend``'s path for `--http-client ahc`) each request passed the timer's thread, a
+    /// task and the event loop before it was written, its send time taken on the way: the client's own hand-offs,
+    /// measured as the server's latency, and client CPU taken from the two cores the server shares.
+    func paced(
+        count: Int, startAfterNs: UInt64, intervalNs: Double, lanes: Int, _ method: HTTPMethod,
+        request: @escaping @Sendable (Int) -> (path: String, token: String?, json: String?),
+        sent: @escaping @Sendable (Int, UInt64) -> Void
+    ) async throws -> PacedRun {
+        var connections: [KeepAliveConnection] = []
+        do {
+            for _ in 0..<max(1, lanes) {
+                if let reused = self.idle.withLockedValue({ $0.popLast() }), reused.channel.isActive {
+                    connections.append(reused)
+                } else {
+                    connections.append(try await KeepAliveConnection.connect(group: self.group, target: self.target))
+                }
+            }
+        } catch {
+            for connection in connections { connection.close() }
+            throw error
+        }
+        let run = PacedRunCollector(count: count, promise: self.group.next().makePromise(of: PacedRun.self))
+        let start = nowNs() + startAfterNs
+        for i in 0..<count {
+            let connection = connections[i % connections.count]
+            let due = start + UInt64(Double(i) * intervalNs)
+            connection.schedule(at: due) { lagNs in
+                let (path, token, json) = request(i)
+                let t0 = nowNs()
+                sent(i, t0)
+                return (self.requestHead(method, path, token: token, json: json), json.map { ByteBuffer(string: $0) }, t0, lagNs)
+            } done: { outcome in
+                run.record(i, outcome)
+            }
+        }
+        var result = try await run.result
+        result.startNs = start
+        for connection in connections {
+            if connection.channel.isActive {
+                self.idle.withLockedValue { $0.append(connection) }
+            }
+        }
+        return result
+    }
+
     /// Closes the idle connections.
     func shutdown() {
         let connections = self.idle.withLockedValue { list in
@@ -183,6 +234,26 @@ final class KeepAliveConnection: Sendable {
         return try await done.futureResult.get()
     }
 
+    /// Writes the request `make` returns at `due` (an event-loop timer); `done` gets its outcome on the event loop.
+    /// `make` gets how late the timer fired and returns the request, its write time and that lateness.
+    func schedule(
+        at due: UInt64,
+        make: @escaping @Sendable (_ lagNs: UInt64) -> (HTTPRequestHead, ByteBuffer?, UInt64, UInt64),
+        done: @escaping @Sendable (PacedRun.Outcome) -> Void
+    ) {
+        self.channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(due)) {
+            let now = nowNs()
+            let (head, body, t0, lag) = make(now > due ? now - due : 0)
+            self.write(head, body: body).whenComplete { outcome in
+                let t1 = nowNs()
+                switch outcome {
+                case .success(let result): done(.answered(latencyNs: t1 - t0, lagNs: lag, result: result))
+                case .failure(let error): done(.failed(String(describing: error), lagNs: lag))
+                }
+            }
+        }
+    }
+
     func close() {
         self.channel.close(promise: nil)
     }
@@ -235,4 +306,47 @@ private final class ResponseCollector: ChannelInboundHandler, @unchecked Sendabl
 enum MeasuredHTTPClient: String, ExpressibleByArgument, Sendable {
     case keepalive
     case ahc
+}
+
+/// What ``KeepAliveHTTP/paced(count:startAfterNs:intervalNs:lanes:_:request:sent:)`` measured.
+struct PacedRun: Sendable {
+    enum Outcome: Sendable {
+        case answered(latencyNs: UInt64, lagNs: UInt64, result: HTTPResult)
+        case failed(String, lagNs: UInt64)
+    }
+
+    /// By request index.
+    var outcomes: [Outcome?]
+    /// How late the latest timer fired.
+    var maxLagNs: UInt64 = 0
+    /// When request 0 was due.
+    var startNs: UInt64 = 0
+}
+
+/// Gathers a paced run's outcomes from the event loops; completes when every request has one.
+private final class PacedRunCollector: Sendable {
+    private let state: NIOLockedValueBox<(run: PacedRun, left: Int)>
+    private let promise: EventLoopPromise<PacedRun>
+
+    init(count: Int, promise: EventLoopPromise<PacedRun>) {
+        self.state = NIOLockedValueBox((PacedRun(outcomes: Array(repeating: nil, count: count)), count))
+        self.promise = promise
+        if count == 0 { promise.succeed(PacedRun(outcomes: [])) }
+    }
+
+    var result: PacedRun {
+        get async throws { try await self.promise.futureResult.get() }
+    }
+
+    func record(_ i: Int, _ outcome: PacedRun.Outcome) {
+        let finished: PacedRun? = self.state.withLockedValue { state in
+            switch outcome {
+            case .answered(_, let lag, _), .failed(_, let lag): state.run.maxLagNs = max(state.run.maxLagNs, lag)
+            }
+            state.run.outcomes[i] = outcome
+            state.left -= 1
+            return state.left == 0 ? state.run : nil
+        }
+        if let finished { self.promise.succeed(finished) }
+    }
 }

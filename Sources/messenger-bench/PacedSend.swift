@@ -19,6 +19,11 @@ func pacedSend(
     sendAt: @escaping @Sendable (Int, UInt64) -> Void
 ) async -> PacedResult {
     let interval = 1e9 / rate
+    if let keepAlive = b.api.keepAlive {
+        return await pacedSendFromEventLoops(
+            keepAlive, total: total, interval: interval, senders: senders, conversations: conversations,
+            content: { b.content(tag, $0) }, sendAt: sendAt)
+    }
     let start = nowNs() + 20_000_000
     var result = PacedResult()
     result.succeeded = Array(repeating: false, count: total)
@@ -51,6 +56,49 @@ func pacedSend(
         case .failed(let why):
             result.failures += 1
             if result.firstError == nil { result.firstError = why }
+        }
+    }
+    return result
+}
+
+/// ``pacedSend(_:total:rate:senders:conversations:tag:sendAt:)`` over ``KeepAliveHTTP``: timers on the event loops
+/// write the requests, one keep-alive connection per sender, and `sendAt` is the instant of the write.
+private func pacedSendFromEventLoops(
+    _ keepAlive: KeepAliveHTTP, total: Int, interval: Double, senders: [BenchUser], conversations: [String],
+    content: @escaping @Sendable (Int) -> String, sendAt: @escaping @Sendable (Int, UInt64) -> Void
+) async -> PacedResult {
+    var result = PacedResult()
+    result.succeeded = Array(repeating: false, count: total)
+    let run: PacedRun
+    do {
+        run = try await keepAlive.paced(
+            count: total, startAfterNs: 20_000_000, intervalNs: interval, lanes: senders.count, .POST
+        ) { seq in
+            let pair = seq % senders.count
+            return ("/api/conversations/\(conversations[pair])/messages", senders[pair].token, #"{"content":"\#(content(seq))"}"#)
+        } sent: { seq, at in
+            sendAt(seq, at)
+        }
+    } catch {
+        result.failures = total
+        result.firstError = "could not open the senders' connections: \(error)"
+        return result
+    }
+    result.elapsedNs = nowNs() - run.startNs
+    result.maxLagNs = run.maxLagNs
+    for (seq, outcome) in run.outcomes.enumerated() {
+        switch outcome {
+        case .answered(let ns, _, let answer) where answer.status == 201 || answer.status == 200:
+            result.postLatencies.append(ns)
+            result.succeeded[seq] = true
+        case .answered(_, _, let answer):
+            result.failures += 1
+            if result.firstError == nil { result.firstError = "POST message -> \(answer.status): \(answer.text.prefix(200))" }
+        case .failed(let why, _):
+            result.failures += 1
+            if result.firstError == nil { result.firstError = "POST message: \(why)" }
+        case nil:
+            result.failures += 1
         }
     }
     return result
