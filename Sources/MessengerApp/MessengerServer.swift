@@ -120,13 +120,15 @@ public struct MessengerServer {
             autoPing: .enabled(timePeriod: configuration.heartbeatInterval)
         )
         let webSocketResponder = router.buildResponder()
+        let load = RequestLoad()
         let app = Application(
-            responder: ShallowStreamResponder(inner: router.buildResponder()),
+            responder: CountingResponder(inner: ShallowStreamResponder(inner: router.buildResponder()), load: load),
             server: HTTPServerBuilder { responder in
                 UpgradeSafeHTTPChannel(
                     inner: HTTP1WebSocketUpgradeChannel(
                         responder: responder, webSocketResponder: webSocketResponder, configuration: .init(ws: webSocket)),
-                    streams: configuration.directStreams ? streams : nil
+                    streams: configuration.directStreams ? streams : nil,
+                    load: configuration.quietRequestsOnEventLoop ? load : nil
                 )
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),

@@ -38,6 +38,9 @@ public struct AppConfiguration: Sendable {
     /// Whether plain stream requests are opened without the HTTP stack (``DirectStreamOpener``); off, every stream
     /// goes through the router (``StreamController``), as any request the opener declines does. Tests run both.
     public var directStreams = true
+    /// Whether an HTTP connection's task runs on its event loop while the server handles one request at a time
+    /// (``ConnectionTaskExecutor``); off, always on the cooperative pool.
+    public var quietRequestsOnEventLoop = true
     /// Largest inbound WebSocket frame or message; a bigger one closes the socket with 1009.
     public var maxWebSocketFrame = 16 * 1024
     /// Inbound WebSocket frames allowed per second per socket (with a burst of twice as many); more closes it with 1008.

@@ -150,10 +150,21 @@ public final class RealtimeService: Service, ConversationEvents, Sendable {
             self.typing.finish()
             self.logger.info("closing realtime streams", metadata: ["streams": "\(self.registry.count)"])
             self.registry.shutdown()
+            await self.awaitWebSocketGoodbyes()
             self.wake.finish()
             self.notify.finish()
             self.pendingSignal.finish()
             group.cancelAll()
+        }
+    }
+
+    /// Gives the WebSocket streams, whose close a task writes, up to a second to say why they end (1001, going away)
+    /// and leave the registry: the HTTP server shuts down after this service, and its own close of a socket whose task
+    /// had not run yet would say 1000. Direct streams were ended by ``SubscriberRegistry/shutdown()`` itself.
+    private func awaitWebSocketGoodbyes() async {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while self.registry.queuedCount > 0, ContinuousClock.now < deadline {
+            do { try await Task.sleep(for: .milliseconds(2)) } catch { return }
         }
     }
 

@@ -99,6 +99,12 @@ public final class Subscriber: Sendable {
     /// Why the stream ended; nil while it is open.
     var closeReason: CloseReason? { self.state.withLock { $0.closeReason } }
 
+    /// Whether a task drains this stream's frames (a WebSocket), so that it ends some time after ``close(reason:)``.
+    var isQueued: Bool {
+        if case .queue = self.output { return true }
+        return false
+    }
+
     /// The position this subscriber has reached.
     var cursor: StreamPosition { self.state.withLock { $0.cursor } }
 

@@ -151,6 +151,15 @@ public final class SubscriberRegistry: Sendable {
     /// Open streams in this process.
     public var count: Int { self.state.withLock { $0.count } }
 
+    /// Open streams whose frames a task writes (WebSocket), which end asynchronously after ``shutdown()``.
+    var queuedCount: Int {
+        self.state.withLock { state in
+            state.byUser.values.reduce(0) { total, list in
+                total + list.count(where: \.isQueued)
+            }
+        }
+    }
+
     func close(session sessionID: UUID) {
         self.close(sessions: [sessionID])
     }

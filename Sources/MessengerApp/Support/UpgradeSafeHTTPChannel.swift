@@ -40,6 +40,8 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
     let inner: HTTP1WebSocketUpgradeChannel
     /// Nil: every request goes through the HTTP stack.
     let streams: DirectStreamOpener?
+    /// The count ``ConnectionTaskExecutor`` decides by; nil: connections' tasks run on the cooperative pool.
+    var load: RequestLoad? = nil
 
     /// How accepted connections size their receive buffers. NIO keeps each connection's last receive buffer for
     /// reuse, for as long as the connection lives; at its default (2 KiB to start with) that buffer was the largest
@@ -89,7 +91,7 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
         case .closed, .opened:
             return
         case .http(let inner):
-            await self.inner.handle(value: inner, logger: logger)
+            await self.handleHTTP(inner, channel: channel, logger: logger)
         case .stream(let head, let sniffer):
             // The opener's work (token, registration, presence, replay) runs in this task, which then ends: the
             // stream lives on in the realtime core and the channel, not in a parked task.
@@ -99,7 +101,18 @@ struct UpgradeSafeHTTPChannel: ServerChildChannel {
                 channel.close(promise: nil)
                 return
             }
-            await self.inner.handle(value: inner, logger: logger)
+            await self.handleHTTP(inner, channel: channel, logger: logger)
+        }
+    }
+
+    /// Hummingbird's handling of the connection, in a task that prefers the connection's event loop while requests
+    /// come one at a time (``ConnectionTaskExecutor``).
+    private func handleHTTP(_ value: HTTP1WebSocketUpgradeChannel.Value, channel: any Channel, logger: Logger) async {
+        guard let load = self.load else {
+            return await self.inner.handle(value: value, logger: logger)
+        }
+        await withTaskExecutorPreference(ConnectionTaskExecutor(channel.eventLoop, load: load)) {
+            await self.inner.handle(value: value, logger: logger)
         }
     }
 
