@@ -39,8 +39,8 @@ final class KeepAliveHTTP: Sendable {
         on connection: KeepAliveConnection, _ method: HTTPMethod, _ path: String, token: String?, json: String?
     ) async throws -> HTTPResult {
         do {
-            let result = try await connection.request(
-                self.requestHead(method, path, token: token, json: json), body: json.map { ByteBuffer(string: $0) })
+            let (head, body) = self.parts(method, path, token: token, json: json)
+            let result = try await connection.request(head, body: body)
             if result.headers.first(name: "Connection")?.lowercased() == "close" {
                 connection.close()
             } else {
@@ -64,16 +64,11 @@ final class KeepAliveHTTP: Sendable {
     func sequence(
         count: Int, _ method: HTTPMethod, request: @escaping @Sendable (Int) -> (path: String, token: String?, json: String?)
     ) async throws -> [(latencyNs: UInt64, result: HTTPResult)] {
-        let connection: KeepAliveConnection
-        if let reused = self.idle.withLockedValue({ $0.popLast() }), reused.channel.isActive {
-            connection = reused
-        } else {
-            connection = try await KeepAliveConnection.connect(group: self.group, target: self.target)
-        }
+        let connection = try await self.idleOrNewConnection()
         do {
             let results = try await connection.sequence(count: count) { i in
                 let (path, token, json) = request(i)
-                return (self.requestHead(method, path, token: token, json: json), json.map { ByteBuffer(string: $0) })
+                return self.parts(method, path, token: token, json: json)
             }
             self.idle.withLockedValue { $0.append(connection) }
             return results
@@ -85,8 +80,8 @@ final class KeepAliveHTTP: Sendable {
 
     /// `count` requests on an open-loop schedule, driven from the event loops: request `i` is written at
     /// `startAfterNs` from now plus `i × intervalNs`, by an event-loop timer, on lane `i % lanes` (a keep-alive
-    /// connection of its own, opened or taken from the idle ones first). A request due while its lane's previous one is unanswered is pipelined
-    /// behind it, as one HTTP/1.1 client would. `sent(i, ns)` runs on the event loop just before request `i` is
+    /// connection of its own, taken from the idle ones or opened first). A request due while its lane's previous one
+    /// is unanswered is pipelined behind it, as one HTTP/1.1 client would. `sent(i, ns)` runs on the event loop just before request `i` is
     /// written; each outcome's latency is from that write to the end of the answer, both read on the event loop.
     ///
     /// Why: from a task (``pacedSend``'s path for `--http-client ahc`) each request passed the timer's thread, a
@@ -99,13 +94,7 @@ final class KeepAliveHTTP: Sendable {
     ) async throws -> PacedRun {
         var connections: [KeepAliveConnection] = []
         do {
-            for _ in 0..<max(1, lanes) {
-                if let reused = self.idle.withLockedValue({ $0.popLast() }), reused.channel.isActive {
-                    connections.append(reused)
-                } else {
-                    connections.append(try await KeepAliveConnection.connect(group: self.group, target: self.target))
-                }
-            }
+            for _ in 0..<max(1, lanes) { connections.append(try await self.idleOrNewConnection()) }
         } catch {
             for connection in connections { connection.close() }
             throw error
@@ -117,9 +106,10 @@ final class KeepAliveHTTP: Sendable {
             let due = start + UInt64(Double(i) * intervalNs)
             connection.schedule(at: due) { lagNs in
                 let (path, token, json) = request(i)
+                let (head, body) = self.parts(method, path, token: token, json: json)
                 let t0 = nowNs()
                 sent(i, t0)
-                return (self.requestHead(method, path, token: token, json: json), json.map { ByteBuffer(string: $0) }, t0, lagNs)
+                return (head, body, t0, lagNs)
             } done: { outcome in
                 run.record(i, outcome)
             }
@@ -141,6 +131,17 @@ final class KeepAliveHTTP: Sendable {
             return list
         }
         for connection in connections { connection.close() }
+    }
+
+    /// An idle connection that is still open, or a new one.
+    private func idleOrNewConnection() async throws -> KeepAliveConnection {
+        if let reused = self.idle.withLockedValue({ $0.popLast() }), reused.channel.isActive { return reused }
+        return try await KeepAliveConnection.connect(group: self.group, target: self.target)
+    }
+
+    /// A request's head and body.
+    private func parts(_ method: HTTPMethod, _ path: String, token: String?, json: String?) -> (HTTPRequestHead, ByteBuffer?) {
+        (self.requestHead(method, path, token: token, json: json), json.map { ByteBuffer(string: $0) })
     }
 
     private func requestHead(_ method: HTTPMethod, _ path: String, token: String?, json: String?) -> HTTPRequestHead {
