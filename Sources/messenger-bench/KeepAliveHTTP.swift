@@ -81,8 +81,9 @@ final class KeepAliveHTTP: Sendable {
     /// `count` requests on an open-loop schedule, driven from the event loops: request `i` is written at
     /// `startAfterNs` from now plus `i × intervalNs`, by an event-loop timer, on lane `i % lanes` (a keep-alive
     /// connection of its own, taken from the idle ones or opened first). A request due while its lane's previous one
-    /// is unanswered is pipelined behind it, as one HTTP/1.1 client would. `sent(i, ns)` runs on the event loop just before request `i` is
-    /// written; each outcome's latency is from that write to the end of the answer, both read on the event loop.
+    /// is unanswered is pipelined behind it, as one HTTP/1.1 client would. `sent(i, ns)` runs on the event loop just
+    /// before request `i` is written; each outcome's latency is from that write to the end of the answer, both read on
+    /// the event loop.
     ///
     /// Why: from a task (``pacedSend``'s path for `--http-client ahc`) each request passed the timer's thread, a
     /// task and the event loop before it was written, its send time taken on the way: the client's own hand-offs,
