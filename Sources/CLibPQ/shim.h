@@ -10,8 +10,13 @@
 #endif
 
 #include <errno.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+
+// For ChildProcess: a child keeps only the descriptors it is given. glibc (2.34 and later) declares this only with
+// _GNU_SOURCE, which Swift's Glibc module is not built with.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 // epoll for the pool's socket poller (PostgresSocketPoller). Swift's Glibc module does not export epoll, and
 // `struct epoll_event` is packed on x86_64, so the three calls the poller needs are wrapped here.

@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 
 #if canImport(Glibc)
@@ -43,6 +44,10 @@ public enum ChildProcess {
             posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        // Nothing but the three standard descriptors: a child must not hold the parent's sockets or pipes open (a
+        // PostgreSQL left running by `pg_ctl start` would keep them for its whole life, and a connection the parent
+        // closes would not end for its peer while a child still has it).
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
         defer {
