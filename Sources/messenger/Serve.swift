@@ -113,15 +113,18 @@ struct Serve: AsyncParsableCommand {
         // call: a syscall per request log line. Named once, the zone is read once. Before anything else runs.
         if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         // The same lines as swift-log's default handler, at a fraction of its cost per request (see LineLogHandler).
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label) }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, writer: .standardError) }
         var logger = Logger(label: "messenger")
         logger.logLevel = Logger.Level(rawValue: self.logLevel) ?? .info
         let databaseURL = self.database.resolvedDatabaseURL
         do {
             try await self.serve(logger: logger)
         } catch {
+            // The log's last lines before the one-line explanation, which goes straight to standard error.
+            await LogWriter.standardError.flush()
             throw StartupFailure.report(error, database: StartupFailure.databaseLabel(databaseURL))
         }
+        await LogWriter.standardError.flush()
     }
 
     /// Checks everything that can be checked without side effects first (key, address, folders), so that the

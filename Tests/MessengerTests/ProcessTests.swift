@@ -36,6 +36,60 @@ struct ProcessTests {
         #expect(try await b.terminate() != nil)
     }
 
+    /// The Ctrl-S case end to end: a terminal paused, a log collector stuck. Before ``LogWriter``, each request wrote
+    /// its log line itself, and the server stopped answering once the pipe (64 KiB) was full.
+    @Test("a server whose standard error nobody reads keeps answering, and every line reaches the log once it is read again", .timeLimit(.minutes(2)))
+    func unreadStandardError() async throws {
+        let database = try await TestCluster.shared.freshDatabase()
+        let fifo = "/tmp/messenger-stderr-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        // Open for reading, never read until the end: the server's standard error is a pipe that fills.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let server = try await ServerProcess.start(database: database, logLevel: "info", outputPath: fifo)
+        defer { server.kill() }
+        let api = APIClient(baseURL: server.baseURL)
+        // ~1.1 KB of log each (the padded query is logged with the path): 300 fill the pipe five times over.
+        let requests = 300
+        let padding = String(repeating: "p", count: 1_000)
+        for index in 0..<requests {
+            let reply = try await api.send(.GET, "/healthz?n=\(index)&pad=\(padding)")
+            guard reply.status == 200 else {
+                Issue.record("request \(index) answered \(reply.status)")
+                return
+            }
+        }
+        // The reader comes back: SIGTERM, and the log, drained to its end, has every request's line.
+        // A thread of its own for the blocking reads (not the cooperative pool), until the server's end closes the pipe.
+        _ = fcntl(reader, F_SETFL, 0)
+        let drained = Mutex<[UInt8]>([])
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(reader, &chunk, chunk.count)
+                if count <= 0 { break }
+                drained.withLock { $0 += chunk[..<count] }
+            }
+            done.signal()
+        }
+        #expect(try await server.terminate() != nil)
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                done.wait(); continuation.resume()
+            }
+        }
+        let log = String(decoding: drained.withLock { $0 }, as: UTF8.self)
+        let logged = Set(
+            log.split(separator: "\n").compactMap { line -> Int? in
+                guard line.contains(" GET /healthz?n="), let tail = line.split(separator: "/healthz?n=").last else { return nil }
+                return Int(tail.prefix { $0.isNumber })
+            })
+        #expect(logged == Set(0..<requests), "\(logged.count) of \(requests) request lines in the log")
+    }
+
     @Test("SIGTERM ends the process within 10 s while its PostgreSQL is down")
     func terminateWhileDatabaseDown() async throws {
         let cluster = try TestCluster.makeCluster(name: "down-\(UInt32.random(in: 0...UInt32.max))")

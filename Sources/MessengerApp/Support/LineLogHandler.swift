@@ -13,20 +13,20 @@ import Synchronization
 /// Every request writes a log line, and Hummingbird gives every request's logger a request id. `StreamLogHandler`
 /// renders the whole metadata again each time a key is set, formats the time with `strftime` on every line and writes
 /// through a locked `FILE`: together ~6% of a send's server CPU with 32 senders (perf). Here a key is only stored when
-/// set, the time text is made once a second, and a line is one `write(2)` of bytes built in one buffer — so lines from
-/// concurrent requests do not interleave (a pipe keeps each write of up to 4 KiB whole), and none waits in a buffer.
+/// set, the time text is made once a second, and a whole line goes to a ``LogWriter`` in one piece — so lines from
+/// concurrent requests do not interleave, and no request waits for the descriptor (the writer's own thread does).
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     let label: String
-    let descriptor: Int32
+    let writer: LogWriter
 
-    /// A handler for `label` writing to `descriptor` (standard error unless told otherwise).
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil, descriptor: Int32 = STDERR_FILENO) {
+    /// A handler for `label` whose lines go to `writer` (standard error's unless told otherwise).
+    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil, writer: LogWriter = .standardError) {
         self.label = label
         self.metadataProvider = metadataProvider
-        self.descriptor = descriptor
+        self.writer = writer
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -35,7 +35,7 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        Self.write(self.line(for: event), to: self.descriptor)
+        self.writer.write(self.line(for: event))
     }
 
     /// The line for `event`, ending in a newline; `now` is the time in seconds since 1970.
@@ -91,28 +91,5 @@ public struct LineLogHandler: LogHandler {
         }
         lastTimestamp.withLock { $0 = (second, text) }
         return text
-    }
-
-    /// Writes the whole line, going on after a partial write or an interrupted call; a line that cannot be written
-    /// (standard error closed) is dropped, as `StreamLogHandler` drops it.
-    private static func write(_ line: String, to descriptor: Int32) {
-        var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                #if canImport(Glibc)
-                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                #else
-                    let written = Darwin.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                #endif
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
     }
 }

@@ -14,18 +14,21 @@ final class ServerProcess: Sendable {
     static let executable = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../../.build/debug/messenger").standardizedFileURL.path
 
-    /// Starts `messenger serve` on `database` (as a libpq key=value string) and waits until it is ready.
-    static func start(database: PostgresConfiguration, extraArguments: [String] = []) async throws -> ServerProcess {
+    /// Starts `messenger serve` on `database` (as a libpq key=value string) and waits until it is ready. Its standard
+    /// output and error go to `outputPath` if given (a file, or a FIFO someone has open for reading), else to ours.
+    static func start(
+        database: PostgresConfiguration, extraArguments: [String] = [], logLevel: String = "warning", outputPath: String? = nil
+    ) async throws -> ServerProcess {
         let port = Int.random(in: 20_000...29_999)
         let conninfo = database.parameters.map { "\($0.0)='\($0.1)'" }.joined(separator: " ")
         let arguments =
             [
                 Self.executable, "serve", "--host", "127.0.0.1", "--port", String(port), "--database-url", conninfo, "--dev-login",
-                "--bcrypt-cost", "4", "--log-level", "warning",
+                "--bcrypt-cost", "4", "--log-level", logLevel,
             ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["JWT_KEY"] = "process-test-key-0123456789-0123456789"
-        let pid = try ChildProcess.spawn(arguments, environment: environment)
+        let pid = try ChildProcess.spawn(arguments, environment: environment, outputPath: outputPath)
         let server = ServerProcess(pid: pid, port: port)
         let api = APIClient(baseURL: server.baseURL)
         let deadline = ContinuousClock.now + .seconds(30)
