@@ -90,6 +90,15 @@ import Testing
         }
     }
 
+    /// Logs `count` lines as writer `writerIndex` through a ``LineLogHandler`` on `writer`: the lines ``parse(_:)`` reads.
+    static func log(_ count: Int, as writerIndex: Int, to writer: LogWriter) {
+        var logger = Logger(label: "w\(writerIndex)") { LineLogHandler(label: $0, writer: writer) }
+        logger[metadataKey: "writer"] = "\(writerIndex)"
+        for index in 0..<count {
+            logger.info("\(String(repeating: "x", count: 200 + writerIndex)) \(index) end")
+        }
+    }
+
     /// `<time> info w<k>: writer=<k> [MessengerTests] xxx…(200+k) <index> end` as (k, index); nil for anything else.
     static func parse(_ line: Substring) -> (writer: Int, index: Int)? {
         let parts = line.split(separator: " ")
@@ -113,11 +122,7 @@ import Testing
         for writerIndex in 0..<writers {
             written.enter()
             Thread.detachNewThread {
-                var logger = Logger(label: "w\(writerIndex)") { LineLogHandler(label: $0, writer: logWriter) }
-                logger[metadataKey: "writer"] = "\(writerIndex)"
-                for index in 0..<linesEach {
-                    logger.info("\(String(repeating: "x", count: 200 + writerIndex)) \(index) end")
-                }
+                Self.log(linesEach, as: writerIndex, to: logWriter)
                 written.leave()
             }
         }
@@ -152,11 +157,7 @@ import Testing
         let lines = 5_000
         let logged = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            var logger = Logger(label: "w0") { LineLogHandler(label: $0, writer: logWriter) }
-            logger[metadataKey: "writer"] = "0"
-            for index in 0..<lines {
-                logger.info("\(String(repeating: "x", count: 200)) \(index) end")
-            }
+            Self.log(lines, as: 0, to: logWriter)
             logged.signal()
         }
         let finished = await Self.wait(for: logged, seconds: 20)
