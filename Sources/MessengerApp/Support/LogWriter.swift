@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -46,14 +47,12 @@ public final class LogWriter: Sendable {
 
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
-    private let pauseSeconds: Double
 
     /// A writer for `descriptor` with a thread of its own, which lives until ``stop()``.
     public init(descriptor: Int32, capacity: Int = 1 << 20, interval: Duration = .milliseconds(10)) {
         self.descriptor = descriptor
         self.capacity = capacity
         self.interval = interval
-        self.pauseSeconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         Thread.detachNewThread { self.run() }
     }
 
@@ -131,16 +130,17 @@ public final class LogWriter: Sendable {
             case .write(let dropped):
                 Self.writeAll(batch, to: self.descriptor)
                 if dropped > 0 {
-                    let line =
-                        "\(LineLogHandler.timestamp(time(nil))) warning messenger: [MessengerApp] \(dropped) log lines dropped: "
-                        + "the log's reader did not take them in time\n"
-                    Self.writeAll(Array(line.utf8), to: self.descriptor)
+                    // A line like every other (``LineLogHandler``'s), written here: the buffer may still be full.
+                    let event = LogEvent(
+                        level: .warning, message: "\(dropped) log lines dropped: the log's reader did not take them in time", metadata: nil,
+                        source: "MessengerApp", file: #fileID, function: #function, line: #line)
+                    Self.writeAll(Array(LineLogHandler(label: "messenger", writer: self).line(for: event).utf8), to: self.descriptor)
                 }
                 let count = batch.count
                 batch.removeAll(keepingCapacity: true)
                 self.state.withLock { $0.written += count }
                 // Lines that arrive meanwhile wait for this batch's successor instead of waking the thread.
-                Thread.sleep(forTimeInterval: self.pauseSeconds)
+                Thread.sleep(forTimeInterval: self.interval / .seconds(1))
             }
         }
     }
