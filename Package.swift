@@ -35,6 +35,8 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // C binding for the benchmark tool's stream opener: non-blocking sockets and epoll (not in Swift's Glibc).
+        .systemLibrary(name: "CBenchSockets"),
         // PostgreSQL wrapper: knows nothing about HTTP.
         .target(
             name: "PostgresLibPQ",
@@ -97,6 +99,7 @@ let package = Package(
         .executableTarget(
             name: "messenger-bench",
             dependencies: [
+                "CBenchSockets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -40,32 +40,22 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     try await sleep(seconds: 0.5)
     let rssBefore = b.serverRSSKB()
     let fdsBefore = b.serverPid.flatMap { openFileCount(pid: $0) }
-    let counters = RawCounters()
-    let failures = Locked((count: 0, first: String?.none))
+    guard let address = streamTarget.address else { throw BenchError("cannot resolve \(streamTarget.host)") }
+    let tokens = (0..<k).map { users[$0 / s.streamsPerUser].token }
+    let opener = RawStreamOpener(
+        address: address, requests: RawStreamOpener.requests(target: streamTarget, tokens: tokens), width: s.connectWidth)
     let cpu0 = CPUSample.now()
     let server0 = b.serverCPUSeconds()
     log("connections: opening \(k) streams")
-    let channels: [(any Channel)?] = try await boundedMap(Array(0..<k), width: s.connectWidth) { i in
-        do {
-            return try await openRawStream(
-                group: b.group, target: streamTarget, token: users[i / s.streamsPerUser].token, counters: counters)
-        } catch {
-            failures.withLock { f in
-                f.count += 1
-                if f.first == nil { f.first = "\(error)" }
-            }
-            return nil
-        }
-    }
+    let opened = await opener.open()
     let openSeconds = Double(nowNs() - cpu0.wallNs) / 1e9
-    let established = channels.compactMap { $0 }
-    log("connections: \(established.count) established in \(fmt(openSeconds)) s; holding \(s.holdSeconds) s")
+    log("connections: \(opened.established) established in \(fmt(openSeconds)) s; holding \(s.holdSeconds) s")
     // What idle streams cost while nothing happens (heartbeats, session checks, the safety look).
     try await sleep(seconds: 0.5)
     let idle0 = (nowNs(), b.serverCPUSeconds())
     // What one stream costs to open, the half second after included (the opens' tails: presence, logging): on one
     // machine the client's share competes with the server's for the same cores, and the sum bounds the connect time.
-    r.cpuPerUnit("stream opened", count: established.count, from: cpu0, to: CPUSample.now(), server: (server0, idle0.1))
+    r.cpuPerUnit("stream opened", count: opened.established, from: cpu0, to: CPUSample.now(), server: (server0, idle0.1))
     try await sleep(seconds: s.holdSeconds)
     let idle1 = (nowNs(), b.serverCPUSeconds())
     let idleWall = Double(idle1.0 - idle0.0) / 1e9
@@ -75,17 +65,18 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
     if let a = idle0.1.database, let z = idle1.1.database {
         r.metric("database CPU while idle", (z - a) / idleWall * 100, "% of a core", decimals: 2)
     }
-    let held = established.filter(\.isActive).count
+    let heldCounts = opener.counts
+    let held = heldCounts.established - heldCounts.endedByServer
     let rssAfter = b.serverRSSKB()
     let fdsAfter = b.serverPid.flatMap { openFileCount(pid: $0) }
     let cpu1 = CPUSample.now()
     let server1 = b.serverCPUSeconds()
     r.metric("requested", Double(k), "", decimals: 0)
-    r.metric("established", Double(established.count), "", decimals: 0)
+    r.metric("established", Double(opened.established), "", decimals: 0)
     r.metric("held", Double(held), "", decimals: 0)
     r.metric("connect time", openSeconds, "s", decimals: 2)
-    r.metric("connects/s", Double(established.count) / openSeconds, "conn/s", decimals: 0)
-    r.metric("bytes received by client", Double(counters.values.current.bytes), "B", decimals: 0)
+    r.metric("connects/s", Double(opened.established) / openSeconds, "conn/s", decimals: 0)
+    r.metric("bytes received by client", Double(heldCounts.bytes), "B", decimals: 0)
     if let rssBefore, let rssAfter {
         r.metric("server RSS before", Double(rssBefore) / 1024, "MiB", decimals: 1)
         r.metric("server RSS after", Double(rssAfter) / 1024, "MiB", decimals: 1)
@@ -96,19 +87,12 @@ func runConnections(_ b: Bench, _ s: ConnectionSizes) async throws -> ScenarioRe
         r.notes.append("server RSS not measured: pass --server-pid <pid> (reads /proc/<pid>/status VmRSS)")
     }
     r.cpu(from: cpu0, to: cpu1, server: (server0, server1))
-    let f = failures.current
-    if f.count > 0 { r.errors.append("\(f.count) connections failed; first: \(f.first ?? "?")") }
-    if held < established.count {
-        r.errors.append("\(established.count - held) established streams were closed during the hold")
+    if opened.failed > 0 { r.errors.append("\(opened.failed) connections failed; first: \(opened.firstFailure ?? "?")") }
+    if held < opened.established {
+        r.errors.append("\(opened.established - held) established streams were closed during the hold")
     }
     log("connections: closing")
-    let closes = established.map { channel -> EventLoopFuture<Void> in
-        channel.close(promise: nil)
-        return channel.closeFuture
-    }
-    if let first = closes.first {
-        try? await EventLoopFuture.andAllComplete(closes, on: first.eventLoop).get()
-    }
+    await opener.close()
     if let fdsBefore, let fdsAfter {
         r.metric("server open fds before", Double(fdsBefore), "", decimals: 0)
         r.metric("server open fds held", Double(fdsAfter), "", decimals: 0)
