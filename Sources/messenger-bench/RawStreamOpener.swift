@@ -16,7 +16,10 @@ import NIOCore
 /// calls (socket and connect, send, read).
 ///
 /// A stream is established when its response starts `HTTP/1.x 200`; it is then held, and what arrives is read and
-/// counted, until ``close()``. A stream the server ends meanwhile is counted in ``Counts/endedByServer``.
+/// counted, until ``close()``. A stream the server ends meanwhile is counted in ``Counts/endedByServer``. Given an
+/// `onEvent`, each stream's body is also parsed (``RawResponseBody``, ``SSEParser``) and its events handed over on
+/// this thread, stamped with the time of the read that brought them: the `broadcast` scenario's client, whose
+/// reading of 1,000 streams shares the cores with the server's writing to them.
 final class RawStreamOpener: Sendable {
     struct Counts: Sendable {
         var established = 0
@@ -35,13 +38,20 @@ final class RawStreamOpener: Sendable {
     private let wakeFD: Int32
     /// Whether the thread has ended, and who waits for it to.
     private let stopped = Locked<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private let onEvent: (@Sendable (Int, SSEEvent) -> Void)?
 
     /// - Parameters:
     ///   - address: The server.
     ///   - requests: One stream per request: its whole HTTP request.
     ///   - width: Streams being opened at once (connected, not yet answered).
-    init(address: SocketAddress, requests: [[UInt8]], width: Int, timeout: Duration = .seconds(30)) {
+    ///   - onEvent: Called on the opener's thread with a stream's index and each event it brings; nil: the bytes are
+    ///     only counted.
+    init(
+        address: SocketAddress, requests: [[UInt8]], width: Int, timeout: Duration = .seconds(30),
+        onEvent: (@Sendable (Int, SSEEvent) -> Void)? = nil
+    ) {
         self.address = address
+        self.onEvent = onEvent
         self.requests = requests
         self.width = max(1, width)
         self.timeoutNanoseconds = UInt64(timeout.components.seconds) * 1_000_000_000
@@ -100,6 +110,9 @@ final class RawStreamOpener: Sendable {
         // The first 12 bytes of each response ("HTTP/1.1 200"), which may come in more than one read.
         var heads = [UInt8](repeating: 0, count: count * 12)
         var headLengths = [UInt8](repeating: 0, count: count)
+        let onEvent = self.onEvent
+        var bodies = [RawResponseBody](repeating: RawResponseBody(), count: onEvent == nil ? 0 : count)
+        var parsers = [SSEParser](repeating: SSEParser(), count: onEvent == nil ? 0 : count)
         var next = 0
         var inFlight = 0
         var decided = 0
@@ -145,6 +158,14 @@ final class RawStreamOpener: Sendable {
             let got = read(fd, scratch.baseAddress, scratch.count)
             if got > 0 {
                 counts.bytes += got
+                if let onEvent {
+                    let at = nowNs()
+                    bodies[index].consume(UnsafeRawBufferPointer(rebasing: scratch[0..<got])) { piece in
+                        parsers[index].consume(piece, at: at) { dispatch in
+                            if let event = dispatch.event { onEvent(index, event) }
+                        }
+                    }
+                }
                 guard phases[index] == .awaitingHead else { return }
                 let have = Int(headLengths[index])
                 let take = min(12 - have, got)

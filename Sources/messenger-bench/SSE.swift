@@ -31,7 +31,6 @@ final class SSEState: Sendable {
         var lastEventId: String?
         var sawId = false
         var events = 0
-        var comments = 0
         var bytes = 0
         var closed = false
         var closedByUs = false
@@ -125,12 +124,7 @@ private final class SSEHandler: ChannelInboundHandler {
     let firstId: EventLoopPromise<Void>
     let onEvent: @Sendable (SSEEvent) -> Void
 
-    private var line: [UInt8] = []
-    private var data: [UInt8] = []
-    private var hasData = false
-    private var eventType: String?
-    private var idBuffer: String?
-    private var sawId = false
+    private var parser: SSEParser
     private var announcedFirstId = false
 
     init(
@@ -140,7 +134,7 @@ private final class SSEHandler: ChannelInboundHandler {
         self.host = host
         self.path = path
         self.initialLastEventId = lastEventId
-        self.idBuffer = lastEventId
+        self.parser = SSEParser(lastEventID: lastEventId)
         self.state = state
         self.ready = ready
         self.firstId = firstId
@@ -189,85 +183,19 @@ private final class SSEHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Splits `raw` into lines. A line that lies whole in this read is handled where it lies; only a line cut by
-    /// the end of a read is copied (into `line`) until its rest arrives. The parser runs on the client's event loop
-    /// for every receipt of every stream, so its cost is part of what a fan-out measurement sees: it looks for line
-    /// ends a block at a time and touches each byte once.
     private func consume(_ raw: UnsafeRawBufferPointer, at: UInt64) {
-        var start = 0
-        while start < raw.count {
-            guard let end = raw[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                line.append(contentsOf: raw[start...])
-                return
+        self.parser.consume(raw, at: at) { dispatch in
+            let (id, seen, hasEvent) = (dispatch.lastEventID, dispatch.sawID, dispatch.event != nil)
+            self.state.values.withLock {
+                $0.lastEventId = id
+                if seen { $0.sawId = true }
+                if hasEvent { $0.events += 1 }
             }
-            if line.isEmpty {
-                processLine(UnsafeRawBufferPointer(rebasing: raw[start..<end]), at: at)
-            } else {
-                line.append(contentsOf: raw[start..<end])
-                line.withUnsafeBytes { processLine($0, at: at) }
-                line.removeAll(keepingCapacity: true)
+            if seen && !self.announcedFirstId {
+                self.announcedFirstId = true
+                self.firstId.succeed(())
             }
-            start = end + 1
+            if let event = dispatch.event { self.onEvent(event) }
         }
-    }
-
-    private func processLine(_ rawLine: UnsafeRawBufferPointer, at: UInt64) {
-        var text = rawLine
-        if text.last == UInt8(ascii: "\r") { text = UnsafeRawBufferPointer(rebasing: text.dropLast()) }
-        if text.isEmpty {
-            dispatch(at: at)
-            return
-        }
-        if text[0] == UInt8(ascii: ":") {
-            state.values.withLock { $0.comments += 1 }
-            return
-        }
-        let field: UnsafeRawBufferPointer
-        var value: UnsafeRawBufferPointer
-        if let colon = text.firstIndex(of: UInt8(ascii: ":")) {
-            field = UnsafeRawBufferPointer(rebasing: text[..<colon])
-            value = UnsafeRawBufferPointer(rebasing: text[(colon + 1)...])
-            if value.first == UInt8(ascii: " ") { value = UnsafeRawBufferPointer(rebasing: value.dropFirst()) }
-        } else {
-            field = text
-            value = UnsafeRawBufferPointer(start: nil, count: 0)
-        }
-        if field.elementsEqual("data".utf8) {
-            if hasData { data.append(UInt8(ascii: "\n")) }
-            data.append(contentsOf: value)
-            hasData = true
-        } else if field.elementsEqual("event".utf8) {
-            eventType = String(decoding: value, as: UTF8.self)
-        } else if field.elementsEqual("id".utf8) {
-            if !value.contains(0) {
-                idBuffer = String(decoding: value, as: UTF8.self)
-                sawId = true
-            }
-        }
-        // "retry" and unknown fields are ignored.
-    }
-
-    private func dispatch(at: UInt64) {
-        let id = idBuffer
-        let seen = sawId
-        let hasEvent = hasData
-        state.values.withLock {
-            $0.lastEventId = id
-            if seen { $0.sawId = true }
-            if hasEvent { $0.events += 1 }
-        }
-        if sawId && !announcedFirstId {
-            announcedFirstId = true
-            firstId.succeed(())
-        }
-        guard hasData else {
-            eventType = nil
-            return
-        }
-        let event = SSEEvent(type: eventType ?? "message", id: id, data: data, receivedAt: at)
-        data = []
-        hasData = false
-        eventType = nil
-        onEvent(event)
     }
 }
