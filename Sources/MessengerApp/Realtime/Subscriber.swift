@@ -240,20 +240,21 @@ public final class Subscriber: Sendable {
 
     /// Writes frames to their connections; runs on their (common) event loop. A subscriber that closed meanwhile is
     /// skipped (its response may already have ended), one whose connection is backed up is cut off.
+    ///
+    /// Each connection is flushed as soon as its frame is written: a batch carries one event (or one frame), so each
+    /// connection appears in it once and gets one `writev` either way, and flushing as we go puts the first member's
+    /// frame on the wire at once instead of after the whole batch has been written (2 ms for a group of 1,000).
     static func write(_ writes: [(Subscriber, ByteBuffer)]) {
-        var handlers: [StreamSocketHandler] = []
-        handlers.reserveCapacity(writes.count)
         var slow: [Subscriber] = []
         var chunks = ChunkedFrameCache()
         for (subscriber, frame) in writes {
             guard case .socket(let handler, _) = subscriber.output, subscriber.isOpen else { continue }
             if handler.write(frame: frame, chunks: &chunks) {
-                handlers.append(handler)
+                handler.flush()
             } else {
                 slow.append(subscriber)
             }
         }
-        for handler in handlers { handler.flush() }
         for subscriber in slow { subscriber.close(reason: .tooSlow) }
     }
 
