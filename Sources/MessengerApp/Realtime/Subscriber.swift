@@ -241,20 +241,27 @@ public final class Subscriber: Sendable {
     /// Writes frames to their connections; runs on their (common) event loop. A subscriber that closed meanwhile is
     /// skipped (its response may already have ended), one whose connection is backed up is cut off.
     ///
-    /// Each connection is flushed as soon as its frame is written: a batch carries one event (or one frame), so each
-    /// connection appears in it once and gets one `writev` either way, and flushing as we go puts the first member's
-    /// frame on the wire at once instead of after the whole batch has been written (2 ms for a group of 1,000).
+    /// Each connection is flushed as soon as its frames are written, when the next write is for another one: a
+    /// connection's frames in one call are contiguous (a delivery batch holds each connection once; a stream's start
+    /// is its own call), so it still gets one `writev` for all of them (head, position and snapshot leave together),
+    /// and the first member of a group gets its frame without waiting for every other member's to be written first.
     static func write(_ writes: [(Subscriber, ByteBuffer)]) {
         var slow: [Subscriber] = []
         var chunks = ChunkedFrameCache()
+        var unflushed: StreamSocketHandler?
         for (subscriber, frame) in writes {
             guard case .socket(let handler, _) = subscriber.output, subscriber.isOpen else { continue }
+            if let previous = unflushed, previous !== handler {
+                previous.flush()
+                unflushed = nil
+            }
             if handler.write(frame: frame, chunks: &chunks) {
-                handler.flush()
+                unflushed = handler
             } else {
                 slow.append(subscriber)
             }
         }
+        unflushed?.flush()
         for subscriber in slow { subscriber.close(reason: .tooSlow) }
     }
 
