@@ -11,14 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/// What a descriptor is ready for (bits of the `readiness` the wait reports).
-enum {
-    BENCH_READABLE = 1,
-    BENCH_WRITABLE = 2,
-    /// The peer closed, or the socket failed.
-    BENCH_ENDED = 4,
-};
-
 /// A new epoll instance (close-on-exec), or -1.
 static inline int bench_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -31,17 +23,16 @@ static inline int bench_epoll_watch(int epfd, int fd, uint64_t tag, int writable
     return epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event);
 }
 
-/// Waits up to `timeout_ms` for ready descriptors; writes up to `capacity` (at most 256) tags and readiness bits.
-/// Returns how many, or -1 with errno (EINTR included).
-static inline int bench_epoll_wait(int epfd, uint64_t *tags, int *readiness, int capacity, int timeout_ms) {
+/// Waits up to `timeout_ms` for ready descriptors; writes up to `capacity` (at most 256) tags, and for each whether
+/// it is writable (a connect has completed, or failed: the opener then reads SO_ERROR). Returns how many, or -1 with
+/// errno (EINTR included).
+static inline int bench_epoll_wait(int epfd, uint64_t *tags, int *writable, int capacity, int timeout_ms) {
     struct epoll_event events[256];
     if (capacity > 256) capacity = 256;
     int count = epoll_wait(epfd, events, capacity, timeout_ms);
     for (int index = 0; index < count; index++) {
-        uint32_t e = events[index].events;
         tags[index] = events[index].data.u64;
-        readiness[index] = ((e & EPOLLIN) ? BENCH_READABLE : 0) | ((e & EPOLLOUT) ? BENCH_WRITABLE : 0)
-            | ((e & (EPOLLERR | EPOLLHUP)) ? BENCH_ENDED : 0);
+        writable[index] = (events[index].events & EPOLLOUT) != 0;
     }
     return count;
 }

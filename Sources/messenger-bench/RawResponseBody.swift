@@ -19,9 +19,6 @@ struct RawResponseBody {
     /// Bytes left of the current chunk, or of the CRLF after it.
     private var remaining = 0
 
-    /// Whether the last chunk (size 0) has come.
-    var isEnded: Bool { if case .ended = self.state { true } else { false } }
-
     /// Parses `raw`, calling `body` with each piece of the body it holds.
     mutating func consume(_ raw: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
         var index = 0

@@ -7,7 +7,7 @@ import NIOCore
 #endif
 
 /// Opens and holds many SSE streams from one thread of its own, with non-blocking sockets and epoll: the
-/// `connections` scenario's client.
+/// `connections` and `broadcast` scenarios' client.
 ///
 /// Why not NIO here: what the scenario measures is the server, and on one machine every microsecond the client spends
 /// on a connection is taken from the server's cores. Through NIO (a channel, a pipeline, promises, a timeout timer and
@@ -36,8 +36,8 @@ final class RawStreamOpener: Sendable {
     /// Published by the thread after each batch of events.
     private let published = Locked(Counts())
     private let wakeFD: Int32
-    /// Whether the thread has ended, and who waits for it to.
-    private let stopped = Locked<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    /// Whether the thread has started and ended, and who waits for it to end.
+    private let lifecycle = Locked<(started: Bool, ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, false, nil))
     private let onEvent: (@Sendable (Int, SSEEvent) -> Void)?
 
     /// - Parameters:
@@ -74,6 +74,7 @@ final class RawStreamOpener: Sendable {
     /// Starts the thread and opens every stream; returns once each one is established or has failed.
     func open() async -> Counts {
         await withCheckedContinuation { continuation in
+            self.lifecycle.withLock { $0.started = true }
             let thread = Thread { self.run(opened: continuation) }
             thread.name = "bench-streams"
             thread.start()
@@ -83,11 +84,13 @@ final class RawStreamOpener: Sendable {
     /// Closes every stream and ends the thread; returns once the sockets are closed.
     func close() async {
         await withCheckedContinuation { continuation in
-            let ended = self.stopped.withLock { state in
-                if !state.ended { state.waiter = continuation }
-                return state.ended
+            let (started, ended) = self.lifecycle.withLock { state in
+                if state.started && !state.ended { state.waiter = continuation }
+                return (state.started, state.ended)
             }
-            if ended { return continuation.resume() }
+            // Never opened: only the eventfd to let go of (the thread closes it when it ends).
+            if !started { Glibc.close(self.wakeFD) }
+            if !started || ended { return continuation.resume() }
             var one: UInt64 = 1
             _ = withUnsafeBytes(of: &one) { write(self.wakeFD, $0.baseAddress, 8) }
         }
@@ -119,7 +122,7 @@ final class RawStreamOpener: Sendable {
         var counts = Counts()
         var openedContinuation: CheckedContinuation<Counts, Never>? = opened
         var tags = [UInt64](repeating: 0, count: 256)
-        var readiness = [Int32](repeating: 0, count: 256)
+        var writable = [Int32](repeating: 0, count: 256)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         var lastTimeoutScan = nowNs()
         var stopping = false
@@ -202,7 +205,7 @@ final class RawStreamOpener: Sendable {
                 openedContinuation?.resume(returning: counts)
                 openedContinuation = nil
             }
-            let ready = bench_epoll_wait(epoll, &tags, &readiness, 256, openedContinuation == nil ? 1000 : 100)
+            let ready = bench_epoll_wait(epoll, &tags, &writable, 256, openedContinuation == nil ? 1000 : 100)
             if ready < 0 && errno != EINTR { break }
             for event in 0..<max(0, Int(ready)) {
                 if tags[event] == wakeTag {
@@ -211,7 +214,6 @@ final class RawStreamOpener: Sendable {
                 }
                 let index = Int(tags[event])
                 guard fds[index] >= 0 else { continue }
-                let bits = readiness[event]
                 switch phases[index] {
                 case .connecting:
                     let error = bench_socket_error(fds[index])
@@ -219,7 +221,7 @@ final class RawStreamOpener: Sendable {
                         fail(index, "connect: \(String(cString: strerror(error)))")
                         continue
                     }
-                    guard bits & Int32(BENCH_WRITABLE) != 0 else { continue }
+                    guard writable[event] != 0 else { continue }
                     let request = self.requests[index]
                     let sent = request.withUnsafeBytes { send(fds[index], $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     // A request of a few hundred bytes on a new connection fits its empty send buffer whole.
@@ -251,7 +253,7 @@ final class RawStreamOpener: Sendable {
         scratch.deallocate()
         self.published.withLock { $0 = counts }
         openedContinuation?.resume(returning: counts)
-        let waiter = self.stopped.withLock { state in
+        let waiter = self.lifecycle.withLock { state in
             state.ended = true
             return state.waiter
         }
