@@ -30,8 +30,6 @@ final class SSEState: Sendable {
     struct Values {
         var lastEventId: String?
         var sawId = false
-        var events = 0
-        var bytes = 0
         var closed = false
         var closedByUs = false
     }
@@ -165,7 +163,6 @@ private final class SSEHandler: ChannelInboundHandler {
             }
         case .body(let buffer):
             let at = nowNs()
-            state.values.withLock { $0.bytes += buffer.readableBytes }
             buffer.withUnsafeReadableBytes { raw in consume(raw, at: at) }
         case .end:
             context.close(promise: nil)
@@ -185,11 +182,10 @@ private final class SSEHandler: ChannelInboundHandler {
 
     private func consume(_ raw: UnsafeRawBufferPointer, at: UInt64) {
         self.parser.consume(raw, at: at) { dispatch in
-            let (id, seen, hasEvent) = (dispatch.lastEventID, dispatch.sawID, dispatch.event != nil)
+            let (id, seen) = (dispatch.lastEventID, dispatch.sawID)
             self.state.values.withLock {
                 $0.lastEventId = id
                 if seen { $0.sawId = true }
-                if hasEvent { $0.events += 1 }
             }
             if seen && !self.announcedFirstId {
                 self.announcedFirstId = true

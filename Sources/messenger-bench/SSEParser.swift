@@ -8,7 +8,7 @@
 struct SSEParser {
     /// What a blank line completed.
     struct Dispatch {
-        /// The event; nil for a block without data (an `id:` alone still moves ``SSEParser/lastEventID``).
+        /// The event; nil for a block without data (an `id:` alone still moves the last event id).
         var event: SSEEvent?
         /// The stream's last event id after this block.
         var lastEventID: String?
@@ -20,8 +20,8 @@ struct SSEParser {
     private var data: [UInt8] = []
     private var hasData = false
     private var eventType: String?
-    private(set) var lastEventID: String?
-    private(set) var sawID = false
+    private var lastEventID: String?
+    private var sawID = false
 
     /// - Parameter lastEventID: The id the stream resumes from (what a blank block reports until an `id:` comes).
     init(lastEventID: String? = nil) {
