@@ -55,4 +55,47 @@ struct MessagePageTests {
         let other = try await repository.messages(userID: aliceID, conversationID: conversations[1].id, page: .before(messages[3], limit: 10))
         #expect(other?.isEmpty == true)
     }
+
+    @Test("a member's page is one statement; membership is asked apart only to explain an empty page")
+    func memberPageIsOneStatement() async throws {
+        // One connection, so the statements the repository prepares are all on it, and pg_prepared_statements there
+        // counts how often each ran (every execution uses a generic or a custom plan).
+        let live = try await ServerWithPools.start(poolSizes: [1])
+        defer { Task { await live.stop() } }
+        let (api, pool) = (live.api, live.pools[0])
+        let (alice, bob) = (try await api.devLogin(uniqueName("a")), try await api.devLogin(uniqueName("b")))
+        let carol = try await api.devLogin(uniqueName("c"))
+        let repository = PostgresConversationRepository(pool: pool, maxGroupSize: 100)
+        let (aliceID, carolID) = (ID.parse(alice.userID)!, ID.parse(carol.userID)!)
+        let id = ID.parse(try await api.createGroup(alice, title: "rounds", usernames: [bob.username]))!
+        try await pool.query(
+            """
+            INSERT INTO messages (content, user_id, conversation_id)
+            SELECT 'message ' || n, \(aliceID), \(id) FROM generate_series(1, 30) n
+            """)
+        // Runs of the membership question on its own (the page statement asks it inside, after EXISTS).
+        func membershipRuns() async throws -> Int64 {
+            try await ServerWithPools.count(
+                pool,
+                """
+                SELECT coalesce(sum(generic_plans + custom_plans), 0)::bigint FROM pg_prepared_statements
+                WHERE statement LIKE 'SELECT 1 FROM participants WHERE%'
+                """)
+        }
+
+        var newest: Int64 = 0
+        for _ in 0..<5 {
+            let page = try #require(try await repository.messages(userID: aliceID, conversationID: id, page: .before(nil, limit: 10)))
+            #expect(page.count == 10)
+            newest = ID.parse(page[0].id)!
+        }
+        #expect(try await membershipRuns() == 0)
+        // An empty page: a member with nothing there gets [], asked once more to know it is a member.
+        #expect(try await repository.messages(userID: aliceID, conversationID: id, page: .after(newest, limit: 10)) == [])
+        #expect(try await membershipRuns() == 1)
+        // Not a member: nothing, whichever side is asked.
+        #expect(try await repository.messages(userID: carolID, conversationID: id, page: .before(nil, limit: 10)) == nil)
+        #expect(try await repository.messages(userID: carolID, conversationID: id, page: .after(0, limit: 10)) == nil)
+        #expect(try await membershipRuns() == 3)
+    }
 }

@@ -357,10 +357,10 @@ public struct PostgresConversationRepository: ConversationRepository {
     }
 
     public func messages(userID: Int64, conversationID: Int64, page: MessagePage) async throws -> [Message]? {
-        let member = try await self.pool.query(
-            "SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)"
-        )
-        guard !member.isEmpty else { return nil }
+        // Membership and the page in one statement: the participant row is a one-time filter (an index probe before
+        // the scan), so a member's page costs one round trip. Asking first cost a second one on every page: at one
+        // request at a time, ~0.2 ms of the server's CPU (the thread wake-ups of a round trip) and of the answer's
+        // latency. Only an empty page asks again, to tell "not a member" (nil) from "no messages there" ([]).
         // The cursor and the page size go through sub-selects, which hide them from the planner: in plain view
         // PostgreSQL judged a plan made for each page's own values cheaper than its generic one (which is the same
         // backward index scan) and planned every page again, 116 µs of planning for 50 µs of running.
@@ -371,6 +371,7 @@ public struct PostgresConversationRepository: ConversationRepository {
                 """
                 SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
                 WHERE m.conversation_id = \(conversationID) AND m.id < (SELECT \(before ?? Int64.max)::bigint)
+                  AND EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
                 ORDER BY m.id DESC LIMIT (SELECT \(limit)::bigint)
                 """
             )
@@ -379,9 +380,16 @@ public struct PostgresConversationRepository: ConversationRepository {
                 """
                 SELECT \(unsafeRaw: Self.messageColumns) FROM messages m JOIN users u ON u.id = m.user_id
                 WHERE m.conversation_id = \(conversationID) AND m.id > (SELECT \(after)::bigint)
+                  AND EXISTS (SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID))
                 ORDER BY m.id ASC LIMIT (SELECT \(limit)::bigint)
                 """
             )
+        }
+        if rows.isEmpty {
+            let member = try await self.pool.query(
+                "SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)"
+            )
+            return member.isEmpty ? nil : []
         }
         return try rows.map { try Self.message($0, me: userID) }
     }
