@@ -167,6 +167,10 @@ public struct PostgresConversationRepository: ConversationRepository {
         ou.id, ou.username, ou.avatar_url, un.unread, page.me, ou.online, ou.last_seen_at, m.edited_at, m.deleted_at IS NOT NULL
         """
 
+    /// The joins behind ``conversationColumns``. The unread count is the costliest part of a page (a scan of the
+    /// conversation's newer messages each, ~55% of the statement): a conversation whose last message the reader has
+    /// read has none to count — `last_message_id` is the newest message's id (the send statement moves it forward in
+    /// the statement that inserts, deleting moves it back to the newest left) — so only the others are scanned.
     static let conversationJoins = """
         JOIN conversations c ON c.id = page.cid
         LEFT JOIN messages m ON m.id = c.last_message_id
@@ -181,11 +185,13 @@ public struct PostgresConversationRepository: ConversationRepository {
             ORDER BY u.id LIMIT 1
         ) ou ON true
         CROSS JOIN LATERAL (
-            SELECT count(*)::bigint AS unread FROM (
-                SELECT 1 FROM messages um
-                WHERE um.conversation_id = c.id AND um.id > coalesce(page.lr, 0) AND um.user_id <> page.me
-                LIMIT 1000
-            ) x
+            SELECT CASE WHEN c.last_message_id IS NULL OR c.last_message_id <= coalesce(page.lr, 0) THEN 0::bigint ELSE (
+                SELECT count(*)::bigint FROM (
+                    SELECT 1 FROM messages um
+                    WHERE um.conversation_id = c.id AND um.id > coalesce(page.lr, 0) AND um.user_id <> page.me
+                    LIMIT 1000
+                ) x
+            ) END AS unread
         ) un
         """
 
