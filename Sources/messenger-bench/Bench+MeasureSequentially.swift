@@ -17,7 +17,7 @@ extension Bench {
         let cpu0 = CPUSample.now()
         let server0 = self.serverCPUSeconds()
         var floorLatencies: [UInt64] = []
-        var floorPath = floor
+        var floorCall = floor
         for call in calls {
             var latencies: [UInt64] = []
             for i in 0..<(requests + 10) {
@@ -29,12 +29,12 @@ extension Bench {
                     break
                 }
                 if i >= 10 { latencies.append(t1 - t0) }
-                if let floor = floorPath {
+                if let floor = floorCall {
                     let f0 = nowNs()
                     let status = try await self.api.measuredCall(floor.method, floor.path, token: nil, json: nil).status
                     let f1 = nowNs()
                     if status != 200 {
-                        floorPath = nil
+                        floorCall = nil
                         floorLatencies = []
                     } else if i >= 10 {
                         floorLatencies.append(f1 - f0)
@@ -43,7 +43,7 @@ extension Bench {
             }
             report.latency(call.name, LatencySummary(nanoseconds: latencies))
         }
-        if let floor = floorPath, !floorLatencies.isEmpty {
+        if let floor = floorCall, !floorLatencies.isEmpty {
             report.latency("floor (\(floor.name))", LatencySummary(nanoseconds: floorLatencies))
         }
         report.cpu(from: cpu0, to: CPUSample.now(), server: (server0, self.serverCPUSeconds()))

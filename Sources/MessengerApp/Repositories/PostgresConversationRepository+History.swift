@@ -20,12 +20,7 @@ extension PostgresConversationRepository: MembershipHistoryRepository {
             ORDER BY e.id
             """
         )
-        if rows.isEmpty {
-            let member = try await self.pool.query(
-                "SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)"
-            )
-            return member.isEmpty ? nil : []
-        }
+        if rows.isEmpty { return try await self.isParticipant(userID: userID, conversationID: conversationID) ? [] : nil }
         return try rows.map { row in
             let (id, kind, createdAt, uid, username, avatar, aid, aname, aavatar) = try row.decode(
                 (Int64, String, Date, Int64, String, String?, Int64?, String?, String?).self

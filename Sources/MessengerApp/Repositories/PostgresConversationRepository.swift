@@ -391,13 +391,14 @@ public struct PostgresConversationRepository: ConversationRepository {
                 """
             )
         }
-        if rows.isEmpty {
-            let member = try await self.pool.query(
-                "SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)"
-            )
-            return member.isEmpty ? nil : []
-        }
+        if rows.isEmpty { return try await self.isParticipant(userID: userID, conversationID: conversationID) ? [] : nil }
         return try rows.map { try Self.message($0, me: userID) }
+    }
+
+    /// Whether the user is a participant: what an empty answer from a statement that checks membership inside it
+    /// (a page of messages, membership history) leaves open — not a member, or nothing there.
+    func isParticipant(userID: Int64, conversationID: Int64) async throws -> Bool {
+        try await !self.pool.query("SELECT 1 FROM participants WHERE user_id = \(userID) AND conversation_id = \(conversationID)").isEmpty
     }
 
     public func markRead(userID: Int64, conversationID: Int64, upTo messageID: Int64?) async throws -> MarkReadResult {
