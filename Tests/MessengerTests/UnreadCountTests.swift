@@ -87,17 +87,7 @@ struct UnreadCountTests {
         // (its dispatcher has fetched the rows above through another index): stop the server and wait until its
         // backends are gone, which they leave after flushing. From here on only this pool's connection reads.
         await live.server.stop()
-        let deadline = ContinuousClock.now + .seconds(20)
-        while try await ServerWithPools.count(
-            pool,
-            """
-            SELECT count(*) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-            """
-        ) > 0 {
-            guard ContinuousClock.now < deadline else { throw TestFailure("the server's connections did not close") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await ServerWithPools.untilAlone(pool)
         // The visibility map is what lets an index-only scan skip the table; VACUUM sets it for pages whose rows
         // every transaction can see, so ask until it has.
         var allVisible = false

@@ -168,9 +168,10 @@ public struct PostgresConversationRepository: ConversationRepository {
         """
 
     /// The joins behind ``conversationColumns``. The unread count is the costliest part of a page (a scan of the
-    /// conversation's newer messages each, ~55% of the statement): a conversation whose last message the reader has
-    /// read has none to count — `last_message_id` is the newest message's id (the send statement moves it forward in
-    /// the statement that inserts, deleting moves it back to the newest left) — so only the others are scanned.
+    /// conversation's newer messages each; `messages_conversation_id` carries the sender, so the scan stays in the
+    /// index: schema/0013): a conversation whose last message the reader has read has none to count —
+    /// `last_message_id` is the newest message's id (the send statement moves it forward in the statement that
+    /// inserts, deleting moves it back to the newest left) — so only the others are scanned.
     static let conversationJoins = """
         JOIN conversations c ON c.id = page.cid
         LEFT JOIN messages m ON m.id = c.last_message_id

@@ -42,6 +42,22 @@ struct ServerWithPools {
             observer, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
     }
 
+    /// Waits until `observer`'s connection is the only client of this database (the server's have closed; a backend
+    /// leaves `pg_stat_activity` after flushing its statistics), or 20 s have passed (an error).
+    static func untilAlone(_ observer: PostgresConnectionPool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await self.count(
+            observer,
+            """
+            SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+            """
+        ) > 0 {
+            guard ContinuousClock.now < deadline else { throw TestFailure("other connections to the database did not close") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Waits until at least `count` statements of this database wait for a lock, or `done` is set (then they did not
     /// have to wait), or 20 s have passed (an error).
     static func untilLockWaits(_ observer: PostgresConnectionPool, count: Int = 1, unless done: Finished? = nil) async throws {
